@@ -1,0 +1,1 @@
+"""Processing algorithms: thin wrappers that read parameters, call one ``core`` function and declare outputs."""

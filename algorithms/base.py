@@ -1,0 +1,159 @@
+"""What every algorithm of the provider shares: identity, help, dependency checks, progress and error mapping."""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
+from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtGui import QIcon
+
+from ..core.progress import Cancelled
+from .compat import FLAG_ADVANCED
+
+PLUGIN_DIR = os.path.dirname(os.path.dirname(__file__))
+RESOURCES = os.path.join(PLUGIN_DIR, "resources")
+
+# Import name → how a user installs it. Debian's packages are preferred for the GDAL-linked ones: wheels of
+# rasterio/pyproj bundle their own GDAL/PROJ and crash QGIS.
+_INSTALL_HINTS = {
+    "numpy": "apt install python3-numpy (or pip install numpy)",
+    "scipy": "apt install python3-scipy (or pip install scipy)",
+    "rasterio": "apt install python3-rasterio (Debian/Ubuntu) or the OSGeo4W/conda package",
+    "geopandas": "apt install python3-geopandas (Debian/Ubuntu) or the OSGeo4W/conda package",
+    "torch": "pip install torch (CPU build: pip install torch --index-url https://download.pytorch.org/whl/cpu)",
+    "sklearn": "pip install scikit-learn",
+}
+
+
+def missing_dependencies(modules) -> list:
+    """Names from ``modules`` that cannot be imported."""
+    missing = []
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    return missing
+
+
+class LandslideAlgorithm(QgsProcessingAlgorithm):
+    """Base class: subclasses set the class attributes and implement ``initAlgorithm`` and ``process``."""
+
+    NAME = ""
+    DISPLAY_NAME = ""
+    GROUP = ""
+    GROUP_ID = ""
+    HELP = ""
+    REQUIRES: tuple = ("numpy",)
+
+    def createInstance(self):
+        return type(self)()
+
+    def name(self):
+        return self.NAME
+
+    def displayName(self):
+        return self.tr(self.DISPLAY_NAME)
+
+    def group(self):
+        return self.tr(self.GROUP)
+
+    def groupId(self):
+        return self.GROUP_ID
+
+    def shortHelpString(self):
+        return self.tr(self.HELP)
+
+    def icon(self):
+        return QIcon(os.path.join(RESOURCES, "icon.svg"))
+
+    def tr(self, text):
+        return QCoreApplication.translate("LandslideAlgorithm", text)
+
+    def add(self, parameter, help_text: str, advanced: bool = False):
+        """Add ``parameter`` with its help text (shown in the dialog and by ``qgis_process help``)."""
+        parameter.setHelp(self.tr(help_text))
+        if advanced:
+            parameter.setFlags(parameter.flags() | FLAG_ADVANCED)
+        self.addParameter(parameter)
+        return parameter
+
+    def canExecute(self):
+        missing = missing_dependencies(self.REQUIRES)
+        if missing:
+            return False, self._missing_message(missing)
+        return True, ""
+
+    def _missing_message(self, missing) -> str:
+        hints = "; ".join(f"{m}: {_INSTALL_HINTS.get(m, 'pip install ' + m)}" for m in missing)
+        return self.tr(f"This algorithm needs the Python package(s) {', '.join(missing)}. Install with: {hints}")
+
+    def processAlgorithm(self, parameters, context, feedback):
+        missing = missing_dependencies(self.REQUIRES)
+        if missing:
+            raise QgsProcessingException(self._missing_message(missing))
+        try:
+            return self.process(parameters, context, feedback)
+        except Cancelled:
+            raise QgsProcessingException(self.tr("Cancelled by the user; no output was written.")) from None
+        except ValueError as err:
+            raise QgsProcessingException(str(err)) from err
+
+    def process(self, parameters, context, feedback) -> dict:
+        raise NotImplementedError
+
+
+def read_vector(algorithm, parameters, name, context, feedback):
+    """The vector parameter ``name`` as a GeoDataFrame (memory and database layers are exported first)."""
+    import geopandas as gpd
+
+    path, layer = algorithm.parameterAsCompatibleSourceLayerPathAndLayerName(
+        parameters, name, context, ["gpkg", "shp"], "gpkg", feedback
+    )
+    if not path:
+        raise QgsProcessingException(f"{name}: no layer given")
+    frame = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+    if frame.empty:
+        raise QgsProcessingException(f"{name}: the layer has no features")
+    return frame
+
+
+def style_path(style: str) -> str:
+    """Path of a shipped ``.qml`` style in resources/styles."""
+    return os.path.join(RESOURCES, "styles", f"{style}.qml")
+
+
+def save_default_style(path: str, style: str, feedback=None) -> bool:
+    """Store ``resources/styles/<style>.qml`` as the default style inside the GeoPackage at ``path``, so the layer
+    opens styled anywhere, also when written headless."""
+    from qgis.core import QgsVectorLayer
+
+    layer = QgsVectorLayer(path, "styled", "ogr")
+    if not layer.isValid():
+        return False
+    message, ok = layer.loadNamedStyle(style_path(style))
+    if not ok:
+        if feedback is not None:
+            feedback.reportError(f"style {style}: {message}")
+        return False
+    error = layer.saveStyleToDatabase(style, "", True, "")
+    if error and feedback is not None:
+        feedback.reportError(f"could not store the style in {path}: {error}")
+    return not error
+
+
+def core_progress(feedback):
+    """A core ``Progress`` callback that drives ``feedback`` and raises ``Cancelled`` when the user cancels."""
+    last = {"message": None}
+
+    def _progress(fraction: float, message: str = "") -> None:
+        if feedback.isCanceled():
+            raise Cancelled()
+        feedback.setProgress(100.0 * fraction)
+        if message and message != last["message"]:
+            feedback.pushInfo(message)
+            last["message"] = message
+
+    return _progress

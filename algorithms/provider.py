@@ -1,0 +1,36 @@
+"""The ``landslide`` Processing provider."""
+
+import os
+
+from qgis.core import QgsProcessingProvider
+from qgis.PyQt.QtGui import QIcon
+
+from .base import RESOURCES
+
+
+class LandslideProvider(QgsProcessingProvider):
+    def id(self):
+        return "landslide"
+
+    def name(self):
+        return "Landslide susceptibility"
+
+    def longName(self):
+        return "Landslide susceptibility (slope units, PINN, SNN)"
+
+    def icon(self):
+        return QIcon(os.path.join(RESOURCES, "icon.svg"))
+
+    def supportsNonFileBasedOutput(self):
+        # The core writes real files (GeoPackage, GeoTIFF); Processing converts memory outputs for us.
+        return False
+
+    def defaultVectorFileExtension(self, hasGeometry=True):
+        return "gpkg"
+
+    def defaultRasterFileExtension(self):
+        return "tif"
+
+    def loadAlgorithms(self):
+        for algorithm in ():
+            self.addAlgorithm(algorithm)

@@ -1,0 +1,114 @@
+"""File output helpers: every file is written under a temporary name and moved into place when complete."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it replaces ``path``, on error it is removed.
+
+    Readers never see a half-written file, and an existing file survives a failed write.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
+    os.close(fd)
+    os.unlink(tmp)  # writers such as GDAL want to create the file themselves
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        for leftover in (tmp_path, *tmp_path.parent.glob(tmp_path.name + "-*")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+
+def write_geotiff(
+    path: str | os.PathLike[str],
+    array: np.ndarray,
+    transform,
+    crs,
+    nodata: Optional[float] = None,
+    band_names: Optional[list] = None,
+) -> Path:
+    """Write a 2-D (or bands × rows × cols) array as a tiled, compressed GeoTIFF, atomically.
+
+    ``transform`` is an ``affine.Affine``; ``crs`` anything ``rasterio.crs.CRS.from_user_input`` accepts.
+    """
+    import rasterio
+    from rasterio.crs import CRS
+
+    data = np.asarray(array)
+    if data.ndim == 2:
+        data = data[np.newaxis]
+    if data.ndim != 3:
+        raise ValueError(f"array must be 2-D or 3-D, got shape {array.shape}")
+    count, height, width = data.shape
+    profile = {
+        "driver": "GTiff",
+        "height": height,
+        "width": width,
+        "count": count,
+        "dtype": data.dtype.name,
+        "crs": CRS.from_user_input(crs),
+        "transform": transform,
+        "compress": "deflate",
+    }
+    if height >= 256 and width >= 256:
+        profile.update(tiled=True, blockxsize=256, blockysize=256)
+    if nodata is not None:
+        profile["nodata"] = nodata
+    with atomic_path(path) as tmp:
+        with rasterio.open(tmp, "w", **profile) as dst:
+            dst.write(data)
+            for i, name in enumerate(band_names or [], start=1):
+                dst.set_band_description(i, name)
+    return Path(path)
+
+
+_MULTI = {"Polygon": "MultiPolygon", "Point": "MultiPoint", "LineString": "MultiLineString"}
+
+
+def promote_to_multi(frame):
+    """Make single and multi geometries of one kind all multi, so the layer has one geometry type."""
+    types = set(frame.geom_type.dropna())
+    for single, multi in _MULTI.items():
+        if types == {single, multi}:
+            from shapely.geometry import MultiLineString, MultiPoint, MultiPolygon
+
+            cls = {"MultiPolygon": MultiPolygon, "MultiPoint": MultiPoint, "MultiLineString": MultiLineString}[multi]
+            geoms = [cls([g]) if g is not None and g.geom_type == single else g for g in frame.geometry]
+            return frame.set_geometry(geoms, crs=frame.crs)
+    return frame
+
+
+def write_vector(frame, path: str | os.PathLike[str], layer: Optional[str] = None, reproducible: bool = False) -> Path:
+    """Write a GeoDataFrame to a GeoPackage (or any OGR format by extension), atomically.
+
+    Mixed single/multi geometries of one kind are written as multi geometries. ``reproducible`` pins the
+    GeoPackage's change timestamp so that the same content gives a byte-identical file.
+    """
+    frame = promote_to_multi(frame)
+    target = Path(path)
+    driver = {".gpkg": "GPKG", ".shp": "ESRI Shapefile", ".geojson": "GeoJSON"}.get(target.suffix.lower())
+    if driver is None:
+        raise ValueError(f"unsupported vector format {target.suffix!r}: use .gpkg, .shp or .geojson")
+    if driver == "ESRI Shapefile":
+        frame.to_file(target, driver=driver)  # several sidecar files: no single atomic rename
+        return target
+    import fiona
+
+    options = {"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"} if reproducible else {}
+    with atomic_path(target) as tmp, fiona.Env(**options):
+        frame.to_file(tmp, driver=driver, layer=layer or target.stem)
+    return target
