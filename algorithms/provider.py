@@ -6,6 +6,7 @@ from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
 from .base import RESOURCES
+from .create_demo_region import CreateDemoRegion
 
 
 class LandslideProvider(QgsProcessingProvider):
@@ -32,5 +33,5 @@ class LandslideProvider(QgsProcessingProvider):
         return "tif"
 
     def loadAlgorithms(self):
-        for algorithm in ():
+        for algorithm in (CreateDemoRegion(),):
             self.addAlgorithm(algorithm)
