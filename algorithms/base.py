@@ -120,6 +120,18 @@ def read_vector(algorithm, parameters, name, context, feedback):
     return frame
 
 
+def crs_for_core(crs):
+    """A QgsCoordinateReferenceSystem as the core takes it ('EPSG:xxxx' where there is one, WKT2 otherwise), or
+    None for an invalid (unknown) CRS."""
+    from qgis.core import QgsCoordinateReferenceSystem
+
+    if not crs.isValid():
+        return None
+    if crs.authid().upper().startswith("EPSG:"):
+        return crs.authid()
+    return crs.toWkt(QgsCoordinateReferenceSystem.WKT_PREFERRED)
+
+
 def style_path(style: str) -> str:
     """Path of a shipped ``.qml`` style in resources/styles."""
     return os.path.join(RESOURCES, "styles", f"{style}.qml")

@@ -7,6 +7,8 @@ from qgis.PyQt.QtGui import QIcon
 
 from .base import RESOURCES
 from .create_demo_region import CreateDemoRegion
+from .delineate_slope_units import DelineateSlopeUnits
+from .terrain_variables import TerrainVariables
 
 
 class LandslideProvider(QgsProcessingProvider):
@@ -33,5 +35,5 @@ class LandslideProvider(QgsProcessingProvider):
         return "tif"
 
     def loadAlgorithms(self):
-        for algorithm in (CreateDemoRegion(),):
+        for algorithm in (CreateDemoRegion(), TerrainVariables(), DelineateSlopeUnits()):
             self.addAlgorithm(algorithm)

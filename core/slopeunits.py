@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import os
 from typing import Optional
 
 import numpy as np
@@ -489,3 +490,32 @@ def slope_units_to_polygons(labels: np.ndarray, transform, crs):
         geometry=geoms,
         crs=crs,
     )
+
+
+def slope_units_from_file(
+    dem_path: str | os.PathLike,
+    min_area_m2: float,
+    accumulation_threshold_m2: Optional[float] = None,
+    band: int = 1,
+    crs=None,
+    progress: Optional[Progress] = None,
+):
+    """Delineate half-basin slope units of a DEM file; a GeoDataFrame as :func:`slope_units_to_polygons` gives.
+
+    ``crs`` overrides the file's CRS (for files without one).
+    """
+    import rasterio
+
+    with rasterio.open(dem_path) as src:
+        if not 1 <= band <= src.count:
+            raise ValueError(f"band {band} does not exist in {dem_path}: it has bands 1..{src.count}")
+        dem = src.read(band, masked=True)
+        transform = src.transform
+        grid_crs = crs if crs is not None else src.crs
+    if grid_crs is None:
+        raise ValueError(f"{dem_path} has no CRS: give one")
+    labels = delineate_slope_units(
+        dem, transform, min_area_m2, accumulation_threshold_m2, crs=grid_crs, progress=scaled(progress, 0.0, 0.9)
+    )
+    report(progress, 0.92, "Polygons")
+    return slope_units_to_polygons(labels, transform, grid_crs)
