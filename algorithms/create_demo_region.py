@@ -11,7 +11,7 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
-from .base import LandslideAlgorithm, core_progress
+from .base import LandslideAlgorithm, core_progress, save_default_style
 from .compat import NUMBER_DOUBLE, NUMBER_INTEGER
 
 
@@ -113,6 +113,8 @@ class CreateDemoRegion(LandslideAlgorithm):
             f"{region.n_units} slope units, {region.n_landslide_units} with a landslide "
             f"({100 * region.landslide_share:.1f}%), {region.n_landslides} landslide polygons"
         )
+        save_default_style(str(region.slope_units), "slope_units", feedback)
+        save_default_style(str(region.landslides), "landslides", feedback)
         for path, name in (
             (region.rasters["dem"], "DEM"),
             (region.slope_units, "Slope units"),

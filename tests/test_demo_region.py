@@ -136,6 +136,9 @@ def test_algorithm_through_qgis_process(qgis_run, qgis_app, tmp_path):
         assert QgsWkbTypes.geometryType(layer.wkbType()) == QgsWkbTypes.PolygonGeometry
         assert layer.featureCount() > 0
     assert "su_id" in QgsVectorLayer(res["SLOPE_UNITS"], "su", "ogr").fields().names()
+    # the layers carry their style inside the GeoPackage, so they open styled even when written headless
+    slides = QgsVectorLayer(res["LANDSLIDES"], "ls", "ogr")
+    assert slides.renderer().symbol().color().name() == "#b2182b"
     assert len(pd.read_csv(res["TRUTH"])) == res["N_UNITS"]
 
 
