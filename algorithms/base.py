@@ -137,23 +137,58 @@ def style_path(style: str) -> str:
     return os.path.join(RESOURCES, "styles", f"{style}.qml")
 
 
-def save_default_style(path: str, style: str, feedback=None) -> bool:
+def _adapt_symbols(layer) -> None:
+    """The shipped styles draw polygons; give a point or line layer symbols of its own type in the same colours."""
+    from qgis.core import QgsSymbol, QgsWkbTypes
+
+    kind = layer.geometryType()
+    if kind == QgsWkbTypes.PolygonGeometry:
+        return
+
+    def like(symbol):
+        new = QgsSymbol.defaultSymbol(kind)
+        new.setColor(symbol.color())
+        return new
+
+    renderer = layer.renderer()
+    kind_name = renderer.type()
+    if kind_name == "graduatedSymbol":
+        renderer.setSourceSymbol(QgsSymbol.defaultSymbol(kind))
+        for index, item in enumerate(renderer.ranges()):
+            renderer.updateRangeSymbol(index, like(item.symbol()))
+    elif kind_name == "categorizedSymbol":
+        for index, item in enumerate(renderer.categories()):
+            renderer.updateCategorySymbol(index, like(item.symbol()))
+    elif kind_name == "singleSymbol":
+        renderer.setSymbol(like(renderer.symbol()))
+
+
+def save_default_style(path: str, style: str, feedback=None, extra_styles=()) -> bool:
     """Store ``resources/styles/<style>.qml`` as the default style inside the GeoPackage at ``path``, so the layer
-    opens styled anywhere, also when written headless."""
+    opens styled anywhere, also when written headless; ``extra_styles`` are stored beside it, to pick from in the
+    layer properties. Symbols follow the layer's geometry type."""
     from qgis.core import QgsVectorLayer
 
     layer = QgsVectorLayer(path, "styled", "ogr")
     if not layer.isValid():
-        return False
-    message, ok = layer.loadNamedStyle(style_path(style))
-    if not ok:
         if feedback is not None:
-            feedback.reportError(f"style {style}: {message}")
+            feedback.reportError(f"could not open {path} to store its style")
         return False
-    error = layer.saveStyleToDatabase(style, "", True, "")
-    if error and feedback is not None:
-        feedback.reportError(f"could not store the style in {path}: {error}")
-    return not error
+    ok_all = True
+    for name in (*extra_styles, style):  # the default last, so it is the one a layer opens with
+        message, ok = layer.loadNamedStyle(style_path(name))
+        if not ok:
+            if feedback is not None:
+                feedback.reportError(f"style {name}: {message}")
+            ok_all = False
+            continue
+        _adapt_symbols(layer)
+        error = layer.saveStyleToDatabase(name, "", name == style, "")
+        if error:
+            if feedback is not None:
+                feedback.reportError(f"could not store the style {name} in {path}: {error}")
+            ok_all = False
+    return ok_all
 
 
 def core_progress(feedback):

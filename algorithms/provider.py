@@ -8,6 +8,8 @@ from qgis.PyQt.QtGui import QIcon
 from .base import RESOURCES
 from .create_demo_region import CreateDemoRegion
 from .delineate_slope_units import DelineateSlopeUnits
+from .newmark import Newmark
+from .newmark_raster import NewmarkRaster
 from .terrain_variables import TerrainVariables
 
 
@@ -35,5 +37,5 @@ class LandslideProvider(QgsProcessingProvider):
         return "tif"
 
     def loadAlgorithms(self):
-        for algorithm in (CreateDemoRegion(), TerrainVariables(), DelineateSlopeUnits()):
+        for algorithm in (CreateDemoRegion(), TerrainVariables(), DelineateSlopeUnits(), Newmark(), NewmarkRaster()):
             self.addAlgorithm(algorithm)

@@ -6,6 +6,7 @@ Writing them through QGIS guarantees a format that QGIS 3.22 and later read.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -50,12 +51,12 @@ def graduated(expression: str, breaks: list, colors: list, labels: list):
 
 
 def vector_styles() -> dict:
-    prob = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0000001]
+    prob = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
     prob_labels = ["very low (< 0.2)", "low (0.2–0.4)", "moderate (0.4–0.6)", "high (0.6–0.8)", "very high (≥ 0.8)"]
     ct = [0.0, 0.3, 1.0, 3.0, 10.0, 30.0, 1e9]
     ac = [-1e9, 0.0, 0.05, 0.1, 0.2, 0.4, 1e9]
     disp = [0.0, 0.1, 1.0, 5.0, 20.0, 100.0, 1e12]
-    width = [0.0, 0.05, 0.1, 0.2, 0.4, 1.0000001]
+    width = [0.0, 0.05, 0.1, 0.2, 0.4, 1.0]
     confusion = QgsCategorizedSymbolRenderer(
         "confusion",
         [
@@ -130,6 +131,10 @@ def main() -> int:
         if not ok:
             print(f"{name}: {message}", file=sys.stderr)
             return 1
+        # Without the geometry type QGIS applies the style to point and line layers too; the plugin then swaps
+        # the fill symbols for symbols of the layer's type (algorithms/base.py).
+        path = STYLES / f"{name}.qml"
+        path.write_text(re.sub(r"\s*<layerGeometryType>\d+</layerGeometryType>", "", path.read_text()))
     import tempfile
 
     import numpy as np

@@ -1,17 +1,17 @@
 <!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
-<qgis version="3.22.16-Białowieża" styleCategories="Symbology">
+<qgis styleCategories="Symbology" version="3.22.16-Białowieża">
   <pipe-data-defined-properties>
     <Option type="Map">
-      <Option value="" name="name" type="QString"/>
+      <Option type="QString" name="name" value=""/>
       <Option name="properties"/>
-      <Option value="collection" name="type" type="QString"/>
+      <Option type="QString" name="type" value="collection"/>
     </Option>
   </pipe-data-defined-properties>
   <pipe>
     <provider>
-      <resampling zoomedInResamplingMethod="nearestNeighbour" maxOversampling="2" enabled="false" zoomedOutResamplingMethod="nearestNeighbour"/>
+      <resampling maxOversampling="2" zoomedOutResamplingMethod="nearestNeighbour" zoomedInResamplingMethod="nearestNeighbour" enabled="false"/>
     </provider>
-    <rasterrenderer band="1" opacity="1" alphaBand="-1" type="singlebandpseudocolor" nodataColor="" classificationMin="0" classificationMax="1">
+    <rasterrenderer type="singlebandpseudocolor" opacity="1" alphaBand="-1" classificationMax="1" nodataColor="" classificationMin="0" band="1">
       <minMaxOrigin>
         <limits>None</limits>
         <extent>WholeRaster</extent>
@@ -21,30 +21,30 @@
         <stdDevFactor>2</stdDevFactor>
       </minMaxOrigin>
       <rastershader>
-        <colorrampshader colorRampType="INTERPOLATED" maximumValue="1" clip="0" minimumValue="0" labelPrecision="6" classificationMode="1">
-          <item color="#1a9850" value="0" label="0" alpha="255"/>
-          <item color="#91cf60" value="0.25" label="0.25" alpha="255"/>
-          <item color="#fee08b" value="0.5" label="0.5" alpha="255"/>
-          <item color="#fc8d59" value="0.75" label="0.75" alpha="255"/>
-          <item color="#d73027" value="1" label="1" alpha="255"/>
-          <rampLegendSettings maximumLabel="" prefix="" useContinuousLegend="1" orientation="2" direction="0" suffix="" minimumLabel="">
+        <colorrampshader clip="0" colorRampType="INTERPOLATED" classificationMode="1" maximumValue="1" labelPrecision="6" minimumValue="0">
+          <item label="0" value="0" color="#1a9850" alpha="255"/>
+          <item label="0.25" value="0.25" color="#91cf60" alpha="255"/>
+          <item label="0.5" value="0.5" color="#fee08b" alpha="255"/>
+          <item label="0.75" value="0.75" color="#fc8d59" alpha="255"/>
+          <item label="1" value="1" color="#d73027" alpha="255"/>
+          <rampLegendSettings prefix="" minimumLabel="" orientation="2" direction="0" maximumLabel="" useContinuousLegend="1" suffix="">
             <numericFormat id="basic">
               <Option type="Map">
-                <Option value="" name="decimal_separator" type="QChar"/>
-                <Option value="6" name="decimals" type="int"/>
-                <Option value="0" name="rounding_type" type="int"/>
-                <Option value="false" name="show_plus" type="bool"/>
-                <Option value="true" name="show_thousand_separator" type="bool"/>
-                <Option value="false" name="show_trailing_zeros" type="bool"/>
-                <Option value="" name="thousand_separator" type="QChar"/>
+                <Option type="QChar" name="decimal_separator" value=""/>
+                <Option type="int" name="decimals" value="6"/>
+                <Option type="int" name="rounding_type" value="0"/>
+                <Option type="bool" name="show_plus" value="false"/>
+                <Option type="bool" name="show_thousand_separator" value="true"/>
+                <Option type="bool" name="show_trailing_zeros" value="false"/>
+                <Option type="QChar" name="thousand_separator" value=""/>
               </Option>
             </numericFormat>
           </rampLegendSettings>
         </colorrampshader>
       </rastershader>
     </rasterrenderer>
-    <brightnesscontrast gamma="1" brightness="0" contrast="0"/>
-    <huesaturation colorizeRed="255" grayscaleMode="0" colorizeStrength="100" colorizeOn="0" saturation="0" invertColors="0" colorizeBlue="128" colorizeGreen="128"/>
+    <brightnesscontrast contrast="0" brightness="0" gamma="1"/>
+    <huesaturation grayscaleMode="0" colorizeRed="255" colorizeOn="0" colorizeBlue="128" invertColors="0" colorizeGreen="128" saturation="0" colorizeStrength="100"/>
     <rasterresampler maxOversampling="2"/>
     <resamplingStage>resamplingFilter</resamplingStage>
   </pipe>
