@@ -120,6 +120,22 @@ def read_vector(algorithm, parameters, name, context, feedback):
     return frame
 
 
+def require_polygons(algorithm, parameters, name, context) -> None:
+    """Raise a clear error when the vector parameter ``name`` is empty or not a polygon layer."""
+    from qgis.core import QgsWkbTypes
+
+    source = algorithm.parameterAsSource(parameters, name, context)
+    if source is None:
+        raise QgsProcessingException(f"{name}: the layer could not be opened")
+    if source.featureCount() == 0:
+        raise QgsProcessingException(f"{name}: the layer has no features")
+    if QgsWkbTypes.geometryType(source.wkbType()) != QgsWkbTypes.PolygonGeometry:
+        raise QgsProcessingException(
+            f"{name} must be a polygon layer; {source.sourceName()} has {QgsWkbTypes.displayString(source.wkbType())} "
+            "geometries"
+        )
+
+
 def crs_for_core(crs):
     """A QgsCoordinateReferenceSystem as the core takes it ('EPSG:xxxx' where there is one, WKT2 otherwise), or
     None for an invalid (unknown) CRS."""

@@ -5,6 +5,7 @@ import os
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
+from .aggregate_slope_units import AggregateSlopeUnits
 from .base import RESOURCES
 from .create_demo_region import CreateDemoRegion
 from .delineate_slope_units import DelineateSlopeUnits
@@ -37,5 +38,12 @@ class LandslideProvider(QgsProcessingProvider):
         return "tif"
 
     def loadAlgorithms(self):
-        for algorithm in (CreateDemoRegion(), TerrainVariables(), DelineateSlopeUnits(), Newmark(), NewmarkRaster()):
+        for algorithm in (
+            CreateDemoRegion(),
+            TerrainVariables(),
+            DelineateSlopeUnits(),
+            AggregateSlopeUnits(),
+            Newmark(),
+            NewmarkRaster(),
+        ):
             self.addAlgorithm(algorithm)
