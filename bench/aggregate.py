@@ -166,7 +166,20 @@ def run_native(units_path: Path, rasters: list[Path], work: Path) -> tuple[float
     return total, outputs
 
 
+def ensure_exactextract(python: str) -> str:
+    """Create the throwaway venv with exactextract (a peer to compare with, not a dependency) when missing."""
+    path = Path(python)
+    if not path.exists():
+        venv = path.parent.parent
+        print(f"creating a throwaway venv with exactextract in {venv}", flush=True)
+        subprocess.run(["python3", "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "exactextract", "numpy", "rasterio", "fiona"],
+                       check=True)  # fmt: skip
+    return str(path)
+
+
 def run_exactextract(python: str, units_path: Path, rasters: list[Path], work: Path) -> tuple[float, float, dict]:
+    python = ensure_exactextract(python)
     script = work / "exx.py"
     script.write_text(EXACTEXTRACT_SCRIPT)
     out = work / "exx.npz"
