@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-APT_PACKAGES=(qgis python3-qgis qgis-providers python3-geopandas python3-rasterio python3-venv python3-pip xvfb xauth)
+APT_PACKAGES=(qgis python3-qgis qgis-providers python3-geopandas python3-rasterio python3-scipy python3-matplotlib
+              python3-venv python3-pip xvfb xauth)
 SYSTEM_PYTHON=/usr/bin/python3
 VENV=.venv
 
@@ -23,7 +24,7 @@ if ((${#missing[@]})); then
         SUDO=sudo
     fi
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 else
     echo "setup: Debian packages present"
 fi
