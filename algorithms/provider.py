@@ -11,7 +11,9 @@ from .create_demo_region import CreateDemoRegion
 from .delineate_slope_units import DelineateSlopeUnits
 from .newmark import Newmark
 from .newmark_raster import NewmarkRaster
+from .predict import Predict
 from .terrain_variables import TerrainVariables
+from .train_pinn import TrainPINN
 
 
 class LandslideProvider(QgsProcessingProvider):
@@ -45,5 +47,7 @@ class LandslideProvider(QgsProcessingProvider):
             AggregateSlopeUnits(),
             Newmark(),
             NewmarkRaster(),
+            TrainPINN(),
+            Predict(),
         ):
             self.addAlgorithm(algorithm)

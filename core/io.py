@@ -112,3 +112,24 @@ def write_vector(frame, path: str | os.PathLike[str], layer: Optional[str] = Non
     with atomic_path(target) as tmp, fiona.Env(**options):
         frame.to_file(tmp, driver=driver, layer=layer or target.stem)
     return target
+
+
+def rasterize_field(frame, column: str, cell_size: float, path: str | os.PathLike[str]) -> Path:
+    """Burn a numeric ``column`` of a polygon GeoDataFrame into a float32 GeoTIFF of ``cell_size`` map units
+    (pixel centres inside a polygon take its value; elsewhere nodata), atomically."""
+    from affine import Affine
+    from rasterio import features
+
+    if column not in frame.columns:
+        raise ValueError(f"field {column!r} not found; the layer has {', '.join(map(str, frame.columns))}")
+    values = np.asarray(frame[column], dtype=float)
+    if not cell_size > 0:
+        raise ValueError(f"cell size must be > 0 map units, got {cell_size}")
+    minx, miny, maxx, maxy = frame.total_bounds
+    width, height = int(np.ceil((maxx - minx) / cell_size)), int(np.ceil((maxy - miny) / cell_size))
+    if width * height > 400_000_000:
+        raise ValueError(f"a {width} × {height} raster is too large: choose a larger cell size than {cell_size}")
+    transform = Affine(cell_size, 0, minx, 0, -cell_size, maxy)
+    shapes = [(g, v) for g, v in zip(frame.geometry, values) if g is not None and np.isfinite(v)]
+    out = features.rasterize(shapes, (height, width), fill=np.nan, transform=transform, dtype="float32")
+    return write_geotiff(path, out, transform, frame.crs.to_wkt(), nodata=np.nan)
