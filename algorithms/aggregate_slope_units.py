@@ -147,7 +147,7 @@ class AggregateSlopeUnits(LandslideAlgorithm):
         )
         for warning in result.warnings:
             feedback.pushWarning(warning)
-        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        output = self.layer_destination(parameters, self.OUTPUT, context)
         write_vector(result.frame, output)
         save_default_style(output, "slope_units", feedback)
         frame = result.frame

@@ -104,6 +104,24 @@ class LandslideAlgorithm(QgsProcessingAlgorithm):
     def process(self, parameters, context, feedback) -> dict:
         raise NotImplementedError
 
+    def layer_destination(self, parameters, name, context, extension="gpkg") -> str:
+        """Path of a layer destination; a temporary file when the caller (e.g. a model step whose output is not
+        kept) gives none."""
+        from qgis.core import QgsProcessingUtils
+
+        path = self.parameterAsOutputLayer(parameters, name, context)
+        if not path:
+            path = QgsProcessingUtils.generateTempFilename(f"{name.lower()}.{extension}")
+        return path
+
+    def file_destination(self, parameters, name, context, extension) -> str:
+        """Path of a file destination; a temporary file when none is given."""
+        from qgis.core import QgsProcessingUtils
+
+        return self.parameterAsFileOutput(parameters, name, context) or QgsProcessingUtils.generateTempFilename(
+            f"{name.lower()}.{extension}"
+        )
+
 
 def read_vector(algorithm, parameters, name, context, feedback):
     """The vector parameter ``name`` as a GeoDataFrame (memory and database layers are exported first)."""
@@ -153,7 +171,7 @@ def style_path(style: str) -> str:
     return os.path.join(RESOURCES, "styles", f"{style}.qml")
 
 
-def _adapt_symbols(layer) -> None:
+def adapt_symbols(layer) -> None:
     """The shipped styles draw polygons; give a point or line layer symbols of its own type in the same colours."""
     from qgis.core import QgsSymbol, QgsWkbTypes
 
@@ -198,7 +216,7 @@ def save_default_style(path: str, style: str, feedback=None, extra_styles=()) ->
                 feedback.reportError(f"style {name}: {message}")
             ok_all = False
             continue
-        _adapt_symbols(layer)
+        adapt_symbols(layer)
         error = layer.saveStyleToDatabase(name, "", name == style, "")
         if error:
             if feedback is not None:

@@ -1,5 +1,7 @@
 """landslide:createdemoregion — a synthetic study area with a known ground truth."""
 
+import os
+
 from qgis.core import (
     QgsProcessingContext,
     QgsProcessingOutputFile,
@@ -9,10 +11,14 @@ from qgis.core import (
     QgsProcessingOutputVectorLayer,
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterNumber,
+    QgsProcessingUtils,
 )
 
 from .base import LandslideAlgorithm, core_progress, save_default_style
 from .compat import NUMBER_DOUBLE, NUMBER_INTEGER
+
+# Rasters of the region also offered one by one, for chaining single layers in the modeler.
+LAYER_OUTPUTS = ("precipitation", "ndvi", "sand", "silt", "clay", "bulk_density", "pga")
 
 
 class CreateDemoRegion(LandslideAlgorithm):
@@ -72,9 +78,10 @@ class CreateDemoRegion(LandslideAlgorithm):
             "Folder that receives the rasters, layers and the truth table.",
         )
         self.addOutput(QgsProcessingOutputRasterLayer("DEM", "DEM"))
+        for name in LAYER_OUTPUTS:
+            self.addOutput(QgsProcessingOutputRasterLayer(name.upper(), name.replace("_", " ").capitalize()))
         self.addOutput(QgsProcessingOutputMultipleLayers("RASTERS", "Continuous rasters (model features)"))
         self.addOutput(QgsProcessingOutputRasterLayer("GEOLOGY", "Geology (categorical)"))
-        self.addOutput(QgsProcessingOutputRasterLayer("PGA", "PGA (g)"))
         self.addOutput(QgsProcessingOutputRasterLayer("PGA_SCENARIO", "PGA of the scenario earthquake (g)"))
         self.addOutput(QgsProcessingOutputVectorLayer("SLOPE_UNITS", "Slope units"))
         self.addOutput(QgsProcessingOutputVectorLayer("LANDSLIDES", "Landslide inventory"))
@@ -100,7 +107,9 @@ class CreateDemoRegion(LandslideAlgorithm):
     def process(self, parameters, context, feedback):
         from ..core.synthetic import CONTINUOUS_LAYERS, DemoRegionConfig, create_demo_region
 
-        folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
+        folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context) or os.path.join(
+            QgsProcessingUtils.tempFolder(), "demo_region"
+        )
         config = DemoRegionConfig(
             seed=self.parameterAsInt(parameters, self.SEED, context),
             size=self.parameterAsInt(parameters, self.SIZE, context),
@@ -127,7 +136,7 @@ class CreateDemoRegion(LandslideAlgorithm):
             "DEM": str(region.rasters["dem"]),
             "RASTERS": [str(region.rasters[name]) for name in CONTINUOUS_LAYERS],
             "GEOLOGY": str(region.rasters["geology"]),
-            "PGA": str(region.rasters["pga"]),
+            **{name.upper(): str(region.rasters[name]) for name in LAYER_OUTPUTS},
             "PGA_SCENARIO": str(region.rasters["pga_scenario"]),
             "SLOPE_UNITS": str(region.slope_units),
             "LANDSLIDES": str(region.landslides),

@@ -79,7 +79,7 @@ class DelineateSlopeUnits(LandslideAlgorithm):
             crs=crs_for_core(dem.crs()),
             progress=core_progress(feedback),
         )
-        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        output = self.layer_destination(parameters, self.OUTPUT, context)
         write_vector(units, output)
         feedback.pushInfo(f"{len(units)} slope units, median area {units['area_m2'].median():.0f} m²")
         return {self.OUTPUT: output, "N_UNITS": len(units)}

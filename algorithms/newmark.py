@@ -123,7 +123,7 @@ class Newmark(LandslideAlgorithm):
         from ..core.newmark_maps import newmark_units
         from ..core.physics import PHYSICS_MODES
 
-        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        output = self.layer_destination(parameters, self.OUTPUT, context)
         if not output.lower().endswith(".gpkg"):
             raise ValueError(f"OUTPUT must be a GeoPackage (.gpkg) file, got {output}")
         units = read_vector(self, parameters, self.INPUT, context, feedback)

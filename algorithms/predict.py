@@ -112,7 +112,7 @@ class Predict(LandslideAlgorithm):
         for warning in result.warnings:
             feedback.pushWarning(warning)
         frame = result.frame
-        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        output = self.layer_destination(parameters, self.OUTPUT, context)
         write_vector(frame, output)
         if result.kind == "pinn":
             column = "susceptibility"

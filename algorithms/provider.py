@@ -40,6 +40,7 @@ class LandslideProvider(QgsProcessingProvider):
         return "tif"
 
     def loadAlgorithms(self):
+        self._load_models()
         for algorithm in (
             CreateDemoRegion(),
             TerrainVariables(),
@@ -51,3 +52,14 @@ class LandslideProvider(QgsProcessingProvider):
             Predict(),
         ):
             self.addAlgorithm(algorithm)
+
+    def _load_models(self):
+        """The workflows shipped as graphical models in resources/models, listed under 'Workflows'."""
+        from qgis.core import QgsProcessingModelAlgorithm
+
+        folder = os.path.join(RESOURCES, "models")
+        for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+            if name.endswith(".model3"):
+                model = QgsProcessingModelAlgorithm()
+                if model.fromFile(os.path.join(folder, name)):
+                    self.addAlgorithm(model)

@@ -64,8 +64,11 @@ class TerrainVariables(LandslideAlgorithm):
             path = self.parameterAsOutputLayer(parameters, key, context)
             if path:
                 targets[variable] = path
-        if not targets:
-            raise ValueError("no output requested: choose at least one of " + ", ".join(OUTPUTS))
+        if not targets:  # e.g. a model step whose outputs feed other steps: compute them all
+            targets = {
+                variable: self.layer_destination(parameters, key, context, "tif")
+                for key, (variable, _) in OUTPUTS.items()
+            }
         written = write_terrain_variables(
             dem.source(),
             targets,

@@ -232,11 +232,11 @@ class TrainPINN(LandslideAlgorithm):
         layer = base.drop(columns=clash).join(outputs.set_index(base.index))
         from ..core.io import write_vector
 
-        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        output = self.layer_destination(parameters, self.OUTPUT, context)
         write_vector(layer, output)
         extra = PARAMETER_STYLES + (("uncertainty",) if bootstraps else ())
         save_default_style(output, "susceptibility", feedback, extra_styles=extra)
-        model_path = self.parameterAsFileOutput(parameters, self.MODEL, context)
+        model_path = self.file_destination(parameters, self.MODEL, context, "lsm")
         save_model(model_path, result.model.to_model_file())
 
         test = result.metrics["test"]
