@@ -14,6 +14,7 @@ from .newmark_raster import NewmarkRaster
 from .predict import Predict
 from .terrain_variables import TerrainVariables
 from .train_pinn import TrainPINN
+from .train_snn import TrainSNN
 
 
 class LandslideProvider(QgsProcessingProvider):
@@ -49,6 +50,7 @@ class LandslideProvider(QgsProcessingProvider):
             Newmark(),
             NewmarkRaster(),
             TrainPINN(),
+            TrainSNN(),
             Predict(),
         ):
             self.addAlgorithm(algorithm)

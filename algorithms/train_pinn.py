@@ -72,6 +72,7 @@ class TrainPINN(LandslideAlgorithm):
     CLASS_WEIGHT = "CLASS_WEIGHT"
     PHYSICS_MODE = "PHYSICS_MODE"
     DEVICE = "DEVICE"
+    DEPTH = "DEPTH"
     DROPOUT = "DROPOUT"
     LOSS = "LOSS"
     SEED = "SEED"
@@ -203,6 +204,7 @@ class TrainPINN(LandslideAlgorithm):
             physics_mode=PHYSICS_MODES[self.parameterAsEnum(parameters, self.PHYSICS_MODE, context)],
             device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
             seed=self.parameterAsInt(parameters, self.SEED, context),
+            depth=self.parameterAsInt(parameters, self.DEPTH, context),
             dropout=self.parameterAsDouble(parameters, self.DROPOUT, context),
             loss=LOSSES[self.parameterAsEnum(parameters, self.LOSS, context)],
             workers=min(2, os.cpu_count() or 1),  # parallel threads over ensemble groups; results do not change

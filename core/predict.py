@@ -155,6 +155,7 @@ def _predict_pinn(model_file, units, scenario: Optional[Scenario], progress) -> 
 
 def _predict_snn(model_file, units, progress) -> Prediction:
     from .snn import SNNModel, primary_control
+    from .snn_units import contribution_field
 
     model = SNNModel.from_model_file(model_file)
     missing = [f for f in model.input_names if f not in units.columns]
@@ -173,16 +174,10 @@ def _predict_snn(model_file, units, progress) -> Prediction:
     total = contrib.sum(axis=1)
     out = pd.DataFrame({"snn_st": total, "snn_class": (total > model.threshold).astype(np.int64)})
     for j, name in enumerate(model.names):
-        out[f"s_{_field_name(name)}"] = contrib[:, j]
+        out[contribution_field(name)] = contrib[:, j]
     out["primary_control"] = [model.names[j] for j in primary_control(contrib)]
     report(progress, 1.0, "done")
     return Prediction(_join(units, out), "snn", model_file.meta)
-
-
-def _field_name(name: str) -> str:
-    from .aggregate import sanitise_name
-
-    return sanitise_name(name.replace("&", "x"))
 
 
 def _join(units, out: pd.DataFrame):

@@ -287,3 +287,73 @@ def prediction_report(frame, kind: str, maps: Optional[dict] = None, source: str
     if kind == "pinn":
         rep.figure(histogram_figure(frame["ac_g"], "a_c (g)", "Critical acceleration"), width=380)
     return rep
+
+
+def snn_report(run, frame, maps: Optional[dict] = None, source: str = "") -> Report:
+    """The report of an SNN training run (:class:`.snn_units.SNNUnits`) over the units in ``frame``."""
+    from .snn import delta_s, likelihood_ratio_bins
+    from .validation import roc_curve
+
+    plt = _pyplot()
+    result, y, model = run.result, run.label, run.result.model
+    rep = Report("SNN landslide susceptibility", subtitle=source)
+    rep.paragraph(
+        "A superposable neural network (Youssef et al. 2023): the susceptibility S_t is the sum of one curve S_j "
+        "per selected (composite) feature, each a small Gaussian-RBF network in the feature's raw units, so every "
+        "unit's value is explained exactly by its contributions. All AUCs are on the same test split."
+    )
+    rep.heading("Comparison on the test split")
+    rep.table(run.comparison, digits=3)
+    rep.table([{"threshold (ROC point nearest (0,1))": result.threshold, "train AUC": result.auc["train"],
+                "validation AUC": result.auc["val"], "test AUC": result.auc["test"],
+                "features kept": len(model.names)}])  # fmt: skip
+    rep.heading("Selected features, in rank order")
+    rep.table([{"rank": i + 1, "feature": n} for i, n in enumerate(model.names)])
+    test = run.split.test
+    st = run.outputs["snn_st"].to_numpy()
+    fpr, tpr, _ = roc_curve(y[test], st[test])
+    rep.figure(roc_figure({"SNN": (fpr, tpr, result.auc["test"])}, "ROC, test split"), width=380)
+
+    rep.heading("Contribution curves S_j with the likelihood ratio")
+    chi = model.composites(frame[model.input_names].to_numpy(float))
+    n = len(model.names)
+    cols = int(np.ceil(np.sqrt(n)))
+    fig, axes = plt.subplots(int(np.ceil(n / cols)), cols, figsize=(3.4 * cols, 2.7 * np.ceil(n / cols)),
+                             squeeze=False)  # fmt: skip
+    for j, (grid, curve) in enumerate(model.curves()):
+        ax = axes.flat[j]
+        ax.plot(grid, curve, color="#b2182b", lw=1.6)
+        ax.set_title(model.names[j].replace(" & ", " &\n"), fontsize=8)
+        ax.set_ylabel("S_j", fontsize=7)
+        bins = likelihood_ratio_bins(chi[:, j], y, bins=10)
+        twin = ax.twinx()
+        centres = 0.5 * (bins.edges[:-1] + bins.edges[1:])
+        twin.bar(centres, bins.ratio, width=np.diff(bins.edges) * 0.9, color="#4575b4", alpha=0.25)
+        twin.set_ylabel("likelihood ratio", fontsize=7, color="#4575b4")
+        ax.tick_params(labelsize=6)
+        twin.tick_params(labelsize=6)
+    for ax in list(axes.flat)[n:]:
+        ax.set_axis_off()
+    fig.tight_layout()
+    rep.figure(fig, "Red: S_j (additive contribution); blue bars: likelihood ratio per decile", width=900)
+
+    rep.heading("Which features separate landslide from stable units")
+    contrib = run.outputs[[c for c in run.outputs.columns if c.startswith("s_")]].to_numpy()
+    ds = delta_s(contrib, st, result.threshold)
+    order = np.argsort(-np.nan_to_num(ds, nan=-np.inf))
+    fig, ax = plt.subplots(figsize=(5.5, 0.3 * n + 1.2))
+    ax.barh([model.names[i] for i in order][::-1], ds[order][::-1], color="#d73027")
+    ax.set_xlabel("ΔS̄_j = mean S_j (ld) − mean S_j (nld)")
+    rep.figure(fig, "ΔS̄_j over the whole area (ld: S_t above the threshold)", width=520)
+    ld = st > result.threshold
+    if ld.any() and (~ld).any():
+        fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
+        for ax, rows, title in ((axes[0], ld, "ld units"), (axes[1], ~ld, "nld units")):
+            share = np.clip(contrib[rows].mean(axis=0), 0, None)
+            ax.pie(share, labels=model.names, textprops={"fontsize": 6})
+            ax.set_title(f"Mean S_j, {title}")
+        rep.figure(fig, "Share of the mean contributions in modelled landslide (ld) and stable (nld) units", 700)
+    for caption, png in (maps or {}).items():
+        if png:
+            rep.image(png, caption, width=480)
+    return rep

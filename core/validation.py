@@ -196,3 +196,117 @@ def _check_k(k: int, n: int) -> None:
         raise ValueError(f"FOLDS must be at least 2, got {k}")
     if k > n:
         raise ValueError(f"FOLDS ({k}) exceeds the number of rows ({n})")
+
+
+# ----------------------------------------------------------------------------------------------- Pythagorean tiling
+
+TILING_TRAIN, TILING_TEST, TILING_VAL = 2, 1, 3
+"""Codes of :func:`pythagorean_tiling_mask` (those of the SNN authors' code)."""
+
+
+def _tiling_train(row: np.ndarray, col: np.ndarray, pitch: float, overlap: float) -> np.ndarray:
+    """True where (row, col) ≥ 0 (in pixels or map units from the top-left corner) lies in a training square.
+
+    Cells of side ``pitch`` form a checkerboard; cell (J, K) (0-based) is a training cell when J + K is odd,
+    and it paints a square of side pitch + overlap from its top-left corner, so each training square
+    reaches ``overlap`` into its right, lower and diagonal neighbours and every test cell keeps only its
+    lower-right (pitch − overlap)² block: the two-square "Pythagorean" tiling (16 px and 10 px squares on
+    a 13 px lattice in Youssef et al. 2023, 70.4 % / 29.6 % of the interior).
+    """
+    cell_r, cell_c = np.floor(row / pitch).astype(np.int64), np.floor(col / pitch).astype(np.int64)
+    near_r = (row - cell_r * pitch) < overlap
+    near_c = (col - cell_c * pitch) < overlap
+    train = np.zeros(row.shape, dtype=bool)
+    for dr in (0, 1):
+        for dc in (0, 1):
+            jr, kc = cell_r - dr, cell_c - dc
+            reach = (jr >= 0) & (kc >= 0)
+            if dr:
+                reach &= near_r
+            if dc:
+                reach &= near_c
+            train |= reach & ((jr + kc) % 2 == 1)
+    return train
+
+
+def _check_tiling(pitch: float, overlap: float, val_fraction: float) -> None:
+    if not pitch > 0:
+        raise ValueError(f"tile size (pitch) must be > 0, got {pitch}")
+    if not 0 <= overlap < pitch / 2:
+        raise ValueError(f"overlap must be in [0, pitch/2), got {overlap} for pitch {pitch}")
+    if not 0 <= val_fraction < 1:
+        raise ValueError(f"validation fraction must be in [0, 1), got {val_fraction}")
+
+
+def pythagorean_tiling_mask(
+    shape: tuple, pitch: int = 13, overlap: int = 3, val_fraction: float = 0.35, seed: int = 0
+) -> np.ndarray:
+    """Partition codes (int8) of a raster of ``shape``: 2 = training, 1 = test, 3 = validation.
+
+    Training squares of (pitch + overlap) px and test squares of (pitch − overlap) px on a ``pitch``-px
+    lattice starting at the top-left pixel (see :func:`_tiling_train`); then a random ``val_fraction`` of
+    all pixels is drawn and those that fall in test squares become validation (≈ 70 / 10 / 20 %).
+    """
+    _check_tiling(pitch, overlap, val_fraction)
+    if len(shape) != 2 or min(shape) < 1:
+        raise ValueError(f"shape must be (rows, cols) ≥ 1, got {shape}")
+    rows, cols = np.meshgrid(np.arange(shape[0]), np.arange(shape[1]), indexing="ij")
+    mask = np.where(_tiling_train(rows, cols, pitch, overlap), TILING_TRAIN, TILING_TEST).astype(np.int8)
+    flat = mask.reshape(-1)
+    rng = np.random.default_rng(seed)
+    drawn = rng.choice(flat.size, size=round(val_fraction * flat.size), replace=False)
+    drawn = drawn[flat[drawn] == TILING_TEST]
+    flat[drawn] = TILING_VAL
+    return mask
+
+
+def mask_split(mask: np.ndarray, valid: Optional[np.ndarray] = None, order: str = "C") -> Split:
+    """A :class:`Split` of the valid pixels of a tiling ``mask``, numbered in ``order`` ('C' row-major,
+    'F' column-major as in the authors' code): the indices address ``array[valid].ravel(order)`` rows,
+    i.e. the valid pixels taken in that scan order."""
+    if order not in ("C", "F"):
+        raise ValueError(f"order must be 'C' or 'F', got {order!r}")
+    codes = np.asarray(mask).ravel(order=order)
+    if valid is not None:
+        keep = np.asarray(valid, dtype=bool)
+        if keep.shape != np.shape(mask):
+            raise ValueError(f"valid mask shape {keep.shape} differs from the tiling mask {np.shape(mask)}")
+        codes = codes[keep.ravel(order=order)]
+    return Split(
+        np.flatnonzero(codes == TILING_TRAIN),
+        np.flatnonzero(codes == TILING_VAL),
+        np.flatnonzero(codes == TILING_TEST),
+    )
+
+
+def pythagorean_tiling_split(
+    xy: np.ndarray,
+    tile_size: float,
+    val_fraction: float = 0.35,
+    seed: int = 0,
+    origin: Optional[tuple] = None,
+    overlap_ratio: float = 3.0 / 13.0,
+) -> Split:
+    """Split rows (e.g. slope units by their centroids ``xy``, n × 2 in map units) by the Pythagorean
+    tiling with lattice pitch ``tile_size`` (map units) and squares of tile_size·(1 ± overlap_ratio).
+
+    The lattice starts at ``origin`` = (x_left, y_top) (default: the points' minimum x and maximum y).
+    A row whose point lies in a training square is training; a random ``val_fraction`` of all rows is
+    drawn and those in test squares become validation; the other test-square rows are test.
+    """
+    xy = np.asarray(xy, dtype=float)
+    if xy.ndim != 2 or xy.shape[1] != 2 or xy.shape[0] < 1:
+        raise ValueError(f"coordinates must be an n × 2 array, got shape {xy.shape}")
+    if not np.isfinite(xy).all():
+        raise ValueError("coordinates contain NaN or infinite values")
+    overlap = tile_size * overlap_ratio
+    _check_tiling(tile_size, overlap, val_fraction)
+    x0, y0 = (xy[:, 0].min(), xy[:, 1].max()) if origin is None else origin
+    col, row = xy[:, 0] - x0, y0 - xy[:, 1]
+    if (col < 0).any() or (row < 0).any():
+        raise ValueError("the origin must lie at or left of and above every point")
+    train = _tiling_train(row, col, tile_size, overlap)
+    rng = np.random.default_rng(seed)
+    drawn = np.zeros(xy.shape[0], dtype=bool)
+    drawn[rng.choice(xy.shape[0], size=round(val_fraction * xy.shape[0]), replace=False)] = True
+    return Split(np.flatnonzero(train), np.flatnonzero(~train & drawn), np.flatnonzero(~train & ~drawn))

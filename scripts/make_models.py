@@ -126,6 +126,9 @@ def snn_model() -> QgsProcessingModelAlgorithm:
     add_input(model, QgsProcessingParameterFeatureSource("INVENTORY", "Landslide inventory", [-1]), 400)
     add_input(model, QgsProcessingParameterNumber("TILE_SIZE", "Tile size (map units)",
                                                   QgsProcessingParameterNumber.Double, 2000.0), 600)  # fmt: skip
+    integer = QgsProcessingParameterNumber.Integer
+    add_input(model, QgsProcessingParameterNumber("TOURNAMENT_MODELS", "Tournament networks", integer, 4000), 800)
+    add_input(model, QgsProcessingParameterNumber("FKD_ITERATIONS", "Distillation iterations", integer, 50), 1000)
     add_child(
         model, "aggregate", "landslide:aggregateslopeunits",
         {"INPUT": model_input("UNITS"), "RASTERS": model_input("RASTERS"), "INVENTORY": model_input("INVENTORY"),
@@ -135,7 +138,8 @@ def snn_model() -> QgsProcessingModelAlgorithm:
     add_child(
         model, "train_snn", "landslide:trainsnn",
         {"INPUT": [child_output("aggregate", "OUTPUT")], "FEATURES": static([]), "LABEL_FIELD": static("landslide"),
-         "LEVEL": static(2), "SPLIT": static(0), "TILE_SIZE": model_input("TILE_SIZE")},
+         "LEVEL": static(2), "SPLIT": static(0), "TILE_SIZE": model_input("TILE_SIZE"),
+         "TOURNAMENT_MODELS": model_input("TOURNAMENT_MODELS"), "FKD_ITERATIONS": model_input("FKD_ITERATIONS")},
         {"OUTPUT": "SNN susceptibility", "MODEL": "SNN model", "REPORT": "SNN report"}, 500,
     )  # fmt: skip
     return model
