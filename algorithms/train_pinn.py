@@ -125,6 +125,17 @@ class TrainPINN(LandslideAlgorithm):
             "The physically correct reading of the paper, or the authors' public code's choices.",
             advanced=True,
         )
+        self.add(QgsProcessingParameterNumber(self.DEPTH, "Hidden blocks", NUMBER_INTEGER, 15, minValue=1, maxValue=64),
+                 "Dense-batch-norm-ReLU blocks before the 2-unit output block (paper: 15 + 1 = 16). On tables of a "
+                 "few thousand units with noisy labels a shallow network (1–3 blocks) overfits less.",
+                 advanced=True)  # fmt: skip
+        self.add(QgsProcessingParameterNumber(self.DROPOUT, "Dropout", NUMBER_DOUBLE, 0.0, minValue=0.0, maxValue=0.9),
+                 "Dropout rate of every block. The paper states 0.3 (its public code uses none); 0.3 trains markedly "
+                 "worse in 100 epochs, so the default is 0.", advanced=True)  # fmt: skip
+        self.add(QgsProcessingParameterEnum(self.LOSS, "Training loss", LOSS_LABELS, defaultValue=0),
+                 "'tempered' uses Eq. 4's logit D − 5 between 1 and 10 cm and ln D outside, so that units far from "
+                 "5 cm still teach the network; 'Eq. 4' is the paper's loss as printed. Reported probabilities are "
+                 "Eq. 4's either way.", advanced=True)  # fmt: skip
         self.add(
             QgsProcessingParameterEnum(self.DEVICE, "Device", DEVICE_LABELS, defaultValue=0),
             "Where to train; 'cuda' fails clearly when no GPU is present.",

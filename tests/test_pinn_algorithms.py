@@ -79,6 +79,8 @@ def test_training_outputs(trained, table, qgis_app):
     assert QgsVectorLayer(res["OUTPUT"], "p", "ogr").renderer().type() == "graduatedSymbol"
     model = model_io.load_model(res["MODEL"], expected_kind="pinn")
     assert model.meta["fields"]["slope"] == "slope_mean" and "pga_mean" not in model.meta["encoding"]["numeric"]
+    config = model.meta["config"]
+    assert (config["depth"], config["dropout"], config["loss"], config["epochs"]) == (15, 0.0, "tempered", 4)
     html = open(res["REPORT"], encoding="utf-8").read()
     assert html.count("data:image/png;base64") >= 8 and "logistic regression" in html
 
@@ -104,9 +106,28 @@ def test_predict_reproduces_training_and_scenario_raises_shaking(qgis_run, train
     stronger = c["pga_scenario_g"].to_numpy() >= a["pga_mean"].to_numpy()
     assert np.all(c["susceptibility"][stronger] >= a["susceptibility"][stronger] - 1e-12)
     import rasterio
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
 
     with rasterio.open(scenario.results["OUTPUT_RASTER"]) as src:
         assert src.crs.to_epsg() == 32645 and np.nanmax(src.read(1)) <= 1.0
+    # the same scenario raster in another CRS (lon/lat) is handled: units are transformed, not refused
+    with rasterio.open(table["region"]["PGA_SCENARIO"]) as src:
+        transform, width, height = calculate_default_transform(src.crs, "EPSG:4326", src.width, src.height, *src.bounds)
+        profile = {**src.profile, "crs": "EPSG:4326", "transform": transform, "width": width, "height": height}
+        with rasterio.open(tmp / "pga_4326.tif", "w", **profile) as dst:
+            reproject(rasterio.band(src, 1), rasterio.band(dst, 1), resampling=Resampling.bilinear)
+    lonlat = qgis_run(
+        "landslide:predict",
+        {
+            "INPUT": table["path"],
+            "MODEL": trained.results["MODEL"],
+            "SCENARIO_PGA_RASTER": tmp / "pga_4326.tif",
+            "OUTPUT": tmp / "ll.gpkg",
+        },
+    )
+    assert lonlat.returncode == 0, lonlat.log
+    d = gpd.read_file(lonlat.results["OUTPUT"])
+    assert np.abs(d["pga_scenario_g"] - c["pga_scenario_g"]).max() < 0.02  # resampling differences only
 
 
 def test_predict_refuses_bad_models_and_inputs(qgis_run, trained, table, shared_data):
