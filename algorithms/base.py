@@ -13,6 +13,10 @@ from ..core.progress import Cancelled
 from .compat import FLAG_ADVANCED
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(__file__))
+
+# Enum options shared by several algorithms, in the order of the core's tuples (core.units.PGA_UNITS, devices).
+PGA_UNIT_LABELS = ["g", "%g", "m/s²"]
+DEVICE_LABELS = ["auto (GPU when present)", "cpu", "cuda"]
 RESOURCES = os.path.join(PLUGIN_DIR, "resources")
 
 # Import name → how a user installs it. Debian's packages are preferred for the GDAL-linked ones: wheels of

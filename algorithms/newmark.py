@@ -8,10 +8,9 @@ from qgis.core import (
     QgsProcessingParameterVectorDestination,
 )
 
-from .base import LandslideAlgorithm, read_vector, save_default_style
+from .base import PGA_UNIT_LABELS, LandslideAlgorithm, read_vector, save_default_style
 from .compat import FIELD_NUMERIC, TYPE_VECTOR_ANY, TYPE_VECTOR_POINT, TYPE_VECTOR_POLYGON
 
-PGA_UNIT_LABELS = ["g", "%g", "m/s²"]  # the order of core.units.PGA_UNITS
 STYLE = "susceptibility"
 
 

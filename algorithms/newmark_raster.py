@@ -9,9 +9,8 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
-from .base import LandslideAlgorithm, core_progress
+from .base import PGA_UNIT_LABELS, LandslideAlgorithm, core_progress
 from .compat import NUMBER_DOUBLE, TYPE_RASTER
-from .newmark import PGA_UNIT_LABELS
 
 # Output parameter → (core map name, label); PROBABILITY is always written.
 MAPS = {

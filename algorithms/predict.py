@@ -14,10 +14,8 @@ from qgis.core import (
     QgsProcessingParameterVectorDestination,
 )
 
-from .base import LandslideAlgorithm, core_progress, read_vector, save_default_style
+from .base import PGA_UNIT_LABELS, LandslideAlgorithm, core_progress, read_vector, save_default_style
 from .compat import FIELD_NUMERIC, NUMBER_DOUBLE, TYPE_VECTOR_ANY
-
-PGA_UNIT_LABELS = ["g", "%g", "m/s²"]
 
 
 class Predict(LandslideAlgorithm):

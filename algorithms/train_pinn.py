@@ -12,13 +12,11 @@ from qgis.core import (
     QgsProcessingParameterVectorDestination,
 )
 
-from .base import LandslideAlgorithm, core_progress, read_vector, save_default_style
+from .base import DEVICE_LABELS, PGA_UNIT_LABELS, LandslideAlgorithm, core_progress, read_vector, save_default_style
 from .compat import FIELD_ANY, FIELD_NUMERIC, NUMBER_DOUBLE, NUMBER_INTEGER, TYPE_VECTOR_ANY
 
-PGA_UNIT_LABELS = ["g", "%g", "m/s²"]
 VALIDATION_LABELS = ["hold-out (70/15/15)", "random k-fold", "spatial k-fold (k-means of centroids or GROUP_FIELD)"]
 PHYSICS_LABELS = ["paper (Jibson 2007 as printed)", "authors' code (for comparison with their results)"]
-DEVICE_LABELS = ["auto (GPU when present)", "cpu", "cuda"]
 LOSS_LABELS = ["tempered (default)", "Eq. 4 as printed"]
 PARAMETER_STYLES = ("ct", "phi", "ac", "displacement", "confusion")
 

@@ -10,11 +10,10 @@ from qgis.core import (
     QgsProcessingParameterVectorDestination,
 )
 
-from .base import LandslideAlgorithm, core_progress, read_vector, save_default_style
+from .base import DEVICE_LABELS, LandslideAlgorithm, core_progress, read_vector, save_default_style
 from .compat import FIELD_NUMERIC, NUMBER_DOUBLE, NUMBER_INTEGER, TYPE_VECTOR_ANY
 
 SPLIT_LABELS = ["Pythagorean tiling of the centroids (paper)", "random 70/15/15", "spatial (one k-means region)"]
-DEVICE_LABELS = ["auto (GPU when present)", "cpu", "cuda"]
 
 
 class TrainSNN(LandslideAlgorithm):
