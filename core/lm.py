@@ -30,7 +30,7 @@ from typing import Optional
 
 import torch
 
-from .progress import Progress, report
+from .progress import Progress, report, scaled
 
 HIDDEN_ACTIVATIONS = ("tanh", "radbas")
 OUTPUT_ACTIVATIONS = ("linear", "relu")
@@ -292,22 +292,12 @@ def train_lm(
             xv, tv, wv = val
             vsl = (xv[sl], tv[sl], None if wv is None else wv[sl])
         mask = None if param_mask is None else param_mask[sl]
-        sub = _scaled(progress, start / bsz, sl.stop / bsz)
+        sub = scaled(progress, start / bsz, sl.stop / bsz)
         pieces.append(_train_chunk(spec, params[sl], x[sl], t[sl], weights[sl], vsl, options, mask, dtype, sub))
     cat = [torch.cat([getattr(p, name) for p in pieces]) for name in ("params", "epochs", "best_epoch", "stop")]
     losses = torch.cat([p.train_loss for p in pieces])
     vloss = torch.cat([p.val_loss for p in pieces]) if val is not None else None
     return LMResult(cat[0], cat[1], cat[2], cat[3], losses, vloss)
-
-
-def _scaled(progress: Optional[Progress], start: float, end: float) -> Optional[Progress]:
-    if progress is None:
-        return None
-
-    def sub(fraction: float, message: str = "") -> None:
-        report(progress, start + (end - start) * fraction, message)
-
-    return sub
 
 
 def _train_chunk(

@@ -6,7 +6,8 @@ with χ_j composite features (products of raw features, :mod:`.composites`) in r
 
 Pipeline (each stage as in the authors' code unless noted):
 
-1. Composites of the raw features (Level 1–4, gcd rule); outlier clip to mean ± 6σ of the training rows;
+1. Composites of the raw features (Level 1–4, gcd rule); outlier clip to mean ± 6σ of the training rows
+   (``clip="both"``; the code's upper clip is lost to a bug, ``clip="lower"``);
    scaling fitted on training rows: min–max to [0, 1] (the code's choice, default) or z-score (the
    paper's text, ``scaling="standard"``).
 2. Tournament ranking step 1: ``tournament_models`` nets (3 random features → 5 tanh → 5 tanh → 1,
@@ -17,12 +18,16 @@ Pipeline (each stage as in the authors' code unless noted):
 3. Tournament ranking step 2: greedy forward selection (code): at each step every remaining candidate
    is added to the selected set and a [S, c] → 8 tanh → 8 tanh → 1 net trained on 3 bootstraps (same
    initial weights for all candidates of a bootstrap); the best validation AUROC (max over the 3) wins;
-   stop when the best score is 5 steps old; keep the prefix with the best score (≥ 2 features).
+   stop when the best score is 5 steps old; keep the prefix with the best score (≥ 2 features). The
+   AUROC is taken on all validation rows (``selection_val="all"``; the code's balanced validation
+   bootstrap, noisier, is ``"bootstrap"``).
 4. Multistage teacher (MST): 30 chains of 3 boosting sub-stages (3 radbas neurons; the residual targets
    low-passed by a DCT along the scan order), then 4 stages of 90 nets on random subsets of the
    previous stage's 90 outputs; the stage among 3–5 with the best validation AUROC (penalised by 0.025
    when val/train AUROC < 0.98) is the teacher. The code's validation-offset bug in stages 2–5 (its
    early-stopping rows were training rows) is not reproduced: every net early-stops on validation rows.
+   A stage-2–5 net reads at most one input per 10·neurons training rows (never binding on the code's
+   pixel samples; on a table of a few hundred rows it keeps 300-weight nets from fitting noise).
 5. Fractional knowledge distillation (FKD), as in the code (the paper describes a cyclic variant):
    soft target τ = (teacher − min)^¼; each iteration trains one 1 → nn radbas → nn radbas → relu net per
    (feature, smoothed residual target) — 9 DCT low-pass variants (keep 4 … 16 %) — scores S + net by
@@ -49,8 +54,8 @@ Implementation choices that keep the method but not the MATLAB data layout:
   code's rule was designed for millions of pixels; it gives 2 rows for the 832 NE-India slope units.
   With fewer positives, a sample is every positive drawn with replacement plus negatives up to
   2·bootstrap_min rows in all, the two classes weighted equally (the paper's positive weighting), so
-  that a small table keeps all its rows. Validation rows are a balanced bootstrap where the cap binds,
-  else all validation rows weighted to balance the classes.
+  that a small table keeps all its rows. Validation samples follow the same rule (without
+  replacement where positives are few, so that a small validation partition is used whole).
 * Per-feature functions of FKD are held as values on a ``grid_points`` grid spanning every row and read
   by linear interpolation (error ~1e-8 of the curve range), and FKD learners train on the bootstrap
   rows merged into ``fkd_bins`` groups of consecutive values of their single input (weighted means,
@@ -85,7 +90,15 @@ FKD_KEEP = tuple(0.10 + 0.015 * (m - 5) for m in range(1, 10))
 
 @dataclass(frozen=True)
 class SNNConfig:
-    """Schedule and options; defaults are the authors' code (see the module docstring)."""
+    """Schedule and options; defaults are the authors' code (see the module docstring).
+
+    Groups: composites and scaling (``level``, ``scaling``, ``clip``, ``clip_sigma``); samples
+    (``bootstrap_ratio``, ``bootstrap_min``); tournament step 1 (``tournament_*``, ``ranking``) and step 2
+    (``selection_*``); teacher (``teacher_*``); distillation (``fkd_*``, ``smooth_targets``); final fit
+    (``final_*``, ``fit_points``, ``grid_points``); computation (``exact_auc_rows``, ``seed``, ``device``
+    "cpu" / "cuda" / "auto", ``jacobian_dtype`` "float64" / "float32" — the LM solve is float64 either
+    way —, ``max_jacobian_mb`` per batch of networks, ``threads`` for torch on the CPU, 0 = unchanged).
+    """
 
     level: int = 2
     scaling: str = "minmax"
@@ -521,16 +534,20 @@ class _Context:
         return math.floor(neg / self.cfg.bootstrap_ratio + 0.5) >= self.cfg.bootstrap_min
 
     def validation(self, count: int) -> tuple:
-        """Validation rows per network [count, n] and weights: a balanced bootstrap each (code) when the
-        validation partition is large; otherwise all validation rows, weighted so that both classes
-        weigh the same (the expectation of a balanced sample, without its noise on a small table)."""
+        """Validation rows per network [count, n] and their weights, sampled like training rows
+        (:meth:`plan`): a balanced bootstrap of at most max(2·bootstrap_min, the code's 2s) rows, or
+        on a small validation partition all its positives and up to 2·bootstrap_min rows in all
+        (without replacement: every validation row at most once), the classes weighted equally."""
         rows = self.split.val
-        if self.many_rows(rows):
+        _, n_neg, class_weight = self.plan(rows)
+        if class_weight[0] == class_weight[1] == 1.0:
             return self.bootstraps(rows, count, compress=False)
-        labels = self.y[rows]
-        weights = np.where(labels == 1, 0.5 / labels.sum(), 0.5 / (labels.size - labels.sum())) * labels.size
-        idx = torch.as_tensor(rows, device=self.dev).expand(count, -1)
-        return idx, torch.as_tensor(weights, device=self.dev).expand(count, -1)
+        pos = rows[self.y[rows] == 1]
+        neg = rows[self.y[rows] == 0]
+        picks = [np.concatenate([pos, self.rng.choice(neg, n_neg, replace=False)]) for _ in range(count)]
+        idx = torch.as_tensor(np.stack(picks), device=self.dev)
+        weights = torch.as_tensor(class_weight[self.y[np.stack(picks)]], device=self.dev)
+        return idx, weights
 
     def auc(self, scores: torch.Tensor, rows: np.ndarray) -> torch.Tensor:
         """AUROC per row of ``scores`` [R, len(rows)] against the labels of ``rows``."""
@@ -715,10 +732,10 @@ def _teacher(ctx: _Context, features: list, progress: Optional[Progress]) -> Tea
         outs.append(out)
         total = total + out
         table = torch.cat([table, out.T], dim=1)
-    stage1 = torch.cat(outs, dim=0)  # [90, N]: 30 a, 30 b, 30 c
+    prev = torch.cat(outs, dim=0)  # stage 1: [90, N], the 30 a, 30 b and 30 c outputs
+    del outs, table
     rows_per_net = sum(ctx.plan(tr)[:2])
     stage_auc.append(_stage_auc(ctx, total.mean(0)))
-    prev = stage1
     means = []
     for stage in range(2, 6):
         step = scaled(progress, (stage + 1) / n_steps, (stage + 2) / n_steps)
@@ -729,7 +746,10 @@ def _teacher(ctx: _Context, features: list, progress: Optional[Progress]) -> Tea
         take = min(cfg.teacher_stage2_inputs if stage == 2 else cfg.teacher_stage_inputs, width)
         take = max(2, min(take, rows_per_net // (10 * neurons)))
         cols = np.stack([np.sort(ctx.rng.choice(width, take, replace=False)) for _ in range(cfg.teacher_nets)])
-        prev = _teacher_stage(ctx, prev.T.contiguous(), torch.as_tensor(cols, device=dev), label, neurons, epochs, step)
+        inputs = prev.T.contiguous()
+        del prev
+        prev = _teacher_stage(ctx, inputs, torch.as_tensor(cols, device=dev), label, neurons, epochs, step)
+        del inputs
         mean = prev.mean(0)
         means.append(mean)
         stage_auc.append(_stage_auc(ctx, mean))
@@ -1073,13 +1093,20 @@ def _train_snn(
     mean, std = chi[tr].mean(0), chi[tr].std(0)
     low = mean - cfg.clip_sigma * std if cfg.clip != "none" else np.full(mean.shape, -np.inf)
     high = mean + cfg.clip_sigma * std if cfg.clip == "both" else np.full(mean.shape, np.inf)
-    chi = np.clip(chi, low, high)
-    usable = np.flatnonzero(np.ptp(chi[tr], axis=0) > 0)
+    np.clip(chi, low, high, out=chi)
+    chi_train = chi[tr]
+    usable = np.flatnonzero(np.ptp(chi_train, axis=0) > 0)
     terms = [terms[i] for i in usable]
     comp_names = [comp_names[i] for i in usable]
-    chi, low, high = chi[:, usable], low[usable], high[usable]
-    scaler = fit_scaler(chi[tr], cfg.scaling, comp_names)
-    xn = torch.as_tensor(scaler.transform(chi), dtype=torch.float64, device=dev)
+    if usable.size < chi.shape[1]:
+        chi, chi_train = chi[:, usable], chi_train[:, usable]
+    train_min, train_max = chi_train.min(0), chi_train.max(0)
+    scaler = fit_scaler(chi_train, cfg.scaling, comp_names)
+    del chi_train
+    chi -= scaler.offset  # scaled in place: a million rows × 120 composites are 1 GB per copy
+    chi /= scaler.scale
+    xn = torch.as_tensor(chi, device=dev)
+    del chi
     dtype = torch.float64 if cfg.jacobian_dtype == "float64" else torch.float32
     ctx = _Context(cfg, dev, xn, y, torch.as_tensor(y, device=dev), split, rank, rng, torch_gen, dtype)
     clock["prepare"] = time.perf_counter()
@@ -1129,7 +1156,7 @@ def _train_snn(
     b_raw = b - a * (big_a / big_d)[:, None]
     # Inputs are clamped to the training range: each S_j stays at its boundary value beyond the data it
     # was fitted on, instead of following the Gaussian tails back to c_j.
-    train_lo, train_hi = chi[split.train][:, kept_feat].min(0), chi[split.train][:, kept_feat].max(0)
+    train_lo, train_hi = train_min[kept_feat], train_max[kept_feat]
     model = SNNModel(
         list(names), [comp_names[k] for k in kept_feat], np.array([terms[k] for k in kept_feat], dtype=np.int64),
         a_raw, b_raw, w, c, train_lo, train_hi, train_lo, train_hi,
