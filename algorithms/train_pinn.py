@@ -4,6 +4,7 @@ import os
 
 from qgis.core import (
     QgsProcessingOutputNumber,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
@@ -17,7 +18,7 @@ from .compat import FIELD_ANY, FIELD_NUMERIC, NUMBER_DOUBLE, NUMBER_INTEGER, TYP
 
 VALIDATION_LABELS = ["hold-out (70/15/15)", "random k-fold", "spatial k-fold (k-means of centroids or GROUP_FIELD)"]
 PHYSICS_LABELS = ["paper (Jibson 2007 as printed)", "authors' code (for comparison with their results)"]
-LOSS_LABELS = ["tempered (default)", "Eq. 4 as printed"]
+LOSS_LABELS = ["Jibson scatter (default)", "tempered Eq. 4", "Eq. 4 as printed"]
 PARAMETER_STYLES = ("ct", "phi", "ac", "displacement", "confusion")
 
 # Core output column → field of the output layer.
@@ -71,6 +72,7 @@ class TrainPINN(LandslideAlgorithm):
     PHYSICS_MODE = "PHYSICS_MODE"
     DEVICE = "DEVICE"
     DEPTH = "DEPTH"
+    LINEAR_PATH = "LINEAR_PATH"
     DROPOUT = "DROPOUT"
     LOSS = "LOSS"
     SEED = "SEED"
@@ -123,17 +125,24 @@ class TrainPINN(LandslideAlgorithm):
             "The physically correct reading of the paper, or the authors' public code's choices.",
             advanced=True,
         )
-        self.add(QgsProcessingParameterNumber(self.DEPTH, "Hidden blocks", NUMBER_INTEGER, 15, minValue=1, maxValue=64),
-                 "Dense-batch-norm-ReLU blocks before the 2-unit output block (paper: 15 + 1 = 16). On tables of a "
-                 "few thousand units with noisy labels a shallow network (1–3 blocks) overfits less.",
+        self.add(QgsProcessingParameterNumber(self.DEPTH, "Hidden blocks", NUMBER_INTEGER, -1, minValue=-1,
+                                              maxValue=64),
+                 "Dense-batch-norm-ReLU blocks before the 2-unit output block (paper: 15 + 1 = 16). −1 (default): "
+                 "the paper's 15 for tables of at least 10,000 units, 0 below (on a few thousand units with noisy "
+                 "labels the deep network overfits); 0: C/t and φ linear in the features before their links.",
                  advanced=True)  # fmt: skip
+        self.add(QgsProcessingParameterBoolean(self.LINEAR_PATH, "Linear path to the output", True),
+                 "Adds a linear map of the inputs to the output block, beside the hidden blocks (a wide-and-deep "
+                 "network): the geotechnical parameters are then a linear trend of the features plus what the "
+                 "deep part learns. Off: the paper's plain stack.", advanced=True)  # fmt: skip
         self.add(QgsProcessingParameterNumber(self.DROPOUT, "Dropout", NUMBER_DOUBLE, 0.0, minValue=0.0, maxValue=0.9),
                  "Dropout rate of every block. The paper states 0.3 (its public code uses none); 0.3 trains markedly "
                  "worse in 100 epochs, so the default is 0.", advanced=True)  # fmt: skip
-        self.add(QgsProcessingParameterEnum(self.LOSS, "Training loss", LOSS_LABELS, defaultValue=0),
-                 "'tempered' uses Eq. 4's logit D − 5 between 1 and 10 cm and ln D outside, so that units far from "
-                 "5 cm still teach the network; 'Eq. 4' is the paper's loss as printed. Reported probabilities are "
-                 "Eq. 4's either way.", advanced=True)  # fmt: skip
+        self.add(QgsProcessingParameterEnum(self.LOSS, "Probability and loss", LOSS_LABELS, defaultValue=0),
+                 "'Jibson scatter': the probability that D exceeds 5 cm given the scatter of Jibson's regression "
+                 "(σ of log10 D = 0.51), σ(1.702·(log10 D − log10 5)/0.51), reported and trained on (physics.md §1.3 "
+                 "and §4). 'tempered': the paper's Eq. 4 probability σ(D − 5), trained on its logit between 1 and "
+                 "10 cm and on ln D outside; 'Eq. 4 as printed': Eq. 4 for both.", advanced=True)  # fmt: skip
         self.add(
             QgsProcessingParameterEnum(self.DEVICE, "Device", DEVICE_LABELS, defaultValue=0),
             "Where to train; 'cuda' fails clearly when no GPU is present.",
@@ -207,13 +216,15 @@ class TrainPINN(LandslideAlgorithm):
             y="_y",
             group=group,
         )
+        depth = self.parameterAsInt(parameters, self.DEPTH, context)
         config = PINNConfig(
             epochs=self.parameterAsInt(parameters, self.EPOCHS, context),
             class_weight=self.parameterAsDouble(parameters, self.CLASS_WEIGHT, context),
             physics_mode=PHYSICS_MODES[self.parameterAsEnum(parameters, self.PHYSICS_MODE, context)],
             device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
             seed=self.parameterAsInt(parameters, self.SEED, context),
-            depth=self.parameterAsInt(parameters, self.DEPTH, context),
+            depth=None if depth < 0 else depth,
+            linear_path=self.parameterAsBool(parameters, self.LINEAR_PATH, context),
             dropout=self.parameterAsDouble(parameters, self.DROPOUT, context),
             loss=LOSSES[self.parameterAsEnum(parameters, self.LOSS, context)],
             workers=min(2, os.cpu_count() or 1),  # parallel threads over ensemble groups; results do not change

@@ -62,6 +62,7 @@ def main() -> None:
         pga=attrs["pga"], x=attrs["x"], y=attrs["y"],
     )
     config = pinn.PINNConfig(epochs=args.epochs, threads=args.threads, device=args.device, workers=args.workers)
+    config = pinn.resolve_depth(config, args.units)
     import torch
 
     threads = args.threads or (1 if args.workers > 1 else torch.get_num_threads())

@@ -45,6 +45,10 @@ PHYSICS_MODES = ("paper", "authors_code")
 
 DISP_CENTRE_CM = 5.0
 """Displacement (cm) at which Eq. 4 gives p = 0.5."""
+J07_SIGMA_LOG10 = 0.51
+"""Standard deviation of log10 D of Jibson's (2007) PGA-only regression."""
+SCATTER_SLOPE = 1.702 / (J07_SIGMA_LOG10 * math.log(10.0))
+"""Logit per unit of ln D of :func:`scatter_probability` (1.702: the logistic approximation of the normal)."""
 
 # Jibson (2007) model (a), log10, D in cm.
 _J07_CONST = 0.215
@@ -229,6 +233,23 @@ def exceedance_probability(disp_cm: ArrayLike) -> np.ndarray:
     disp = _float_array(disp_cm)
     _check_bounds("disp_cm (displacement)", disp, 0.0, math.inf, False, False, "cm")
     return expit(disp - DISP_CENTRE_CM)
+
+
+def scatter_probability(disp_cm: ArrayLike) -> np.ndarray:
+    """P(D > 5 cm) given Jibson's (2007) scatter, σ = 0.51 in log10 D around Eq. 3's D (cm), in the logistic
+    form σ(1.702·(log10 D − log10 5)/0.51) of the normal: 0 for D = 0, 1 for D = +inf, 0.5 at 5 cm."""
+    disp = _float_array(disp_cm)
+    _check_bounds("disp_cm (displacement)", disp, 0.0, math.inf, False, False, "cm")
+    with np.errstate(divide="ignore"):
+        return expit(SCATTER_SLOPE * np.log(disp / DISP_CENTRE_CM))
+
+
+def torch_scatter_logit(disp_cm: torch.Tensor) -> torch.Tensor:
+    """The logit of :func:`scatter_probability` for D > 0 (cm), for training with logits."""
+    import torch
+
+    log_disp = torch.log(disp_cm.clamp_min(torch.finfo(disp_cm.dtype).tiny))
+    return SCATTER_SLOPE * (log_disp - math.log(DISP_CENTRE_CM))
 
 
 def newmark(

@@ -24,8 +24,15 @@ TINY = pinn.PINNConfig(epochs=4, depth=2, width=16, batch_size=128, threads=1, d
 def as_data(frame: pd.DataFrame, label: bool = True, **kwargs) -> pinn.PINNData:
     a = frame.attrs
     return pinn.PINNData.from_frame(
-        frame, a["numeric"], a["categorical"], label=a["label"] if label else None, slope=a["slope"],
-        pga=a["pga"], x=a["x"], y=a["y"], **kwargs,
+        frame,
+        a["numeric"],
+        a["categorical"],
+        label=a["label"] if label else None,
+        slope=a["slope"],
+        pga=a["pga"],
+        x=a["x"],
+        y=a["y"],
+        **kwargs,
     )
 
 
@@ -101,7 +108,10 @@ def test_outputs_follow_the_physics_and_the_validation_threshold(frame, trained)
     exact = physics.newmark(out["ct_kpa_m"], out["phi_deg"], frame["slope_deg"], frame["pga_g"], "paper")
     np.testing.assert_allclose(out["fs"], exact.fs, rtol=1e-9)
     np.testing.assert_allclose(out["ac_g"], exact.ac_g, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(out["susceptibility"], exact.probability, atol=1e-6)
+    np.testing.assert_allclose(out["susceptibility"], physics.scatter_probability(out["disp_cm"]), rtol=1e-9)
+    moving = (exact.disp_cm > 1e-3) & (exact.disp_cm < 1e3)  # where the smooth torch physics is exact
+    assert moving.sum() > 100
+    np.testing.assert_allclose(out["disp_cm"][moving], exact.disp_cm[moving], rtol=1e-6)
     y = frame["landslide"].to_numpy()
     val = (out["split"] == "val").to_numpy()
     p = out["susceptibility"].to_numpy()
@@ -210,10 +220,12 @@ def test_cross_validation_and_bootstraps(small):
 
 def test_vectorised_members_equal_members_trained_one_at_a_time(small):
     together = pinn.train_pinn(small, TINY, validation="random_kfold", folds=3, bootstraps=3)
-    apart = pinn.train_pinn(small, replace(TINY, max_members=1, workers=2), validation="random_kfold", folds=3,
-                            bootstraps=3)
+    apart = pinn.train_pinn(
+        small, replace(TINY, max_members=1, workers=2), validation="random_kfold", folds=3, bootstraps=3
+    )
+    # Equal up to float32 rounding, which batched and single matrix products order differently.
     for name in ("random_cv_oof", "susceptibility_p50", "ct_kpa_m_p05", "phi_deg_p95"):
-        np.testing.assert_allclose(together.outputs[name], apart.outputs[name], rtol=1e-4, atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(together.outputs[name], apart.outputs[name], rtol=5e-3, atol=1e-5, err_msg=name)
     assert len(apart.history["bootstrap"]["group_seconds"]) == 3
 
 
@@ -260,8 +272,14 @@ def test_bad_tables_get_clear_messages():
     a = df.attrs
 
     def build(frame, **kw):
-        args = {"numeric": a["numeric"], "categorical": ["geology"], "label": "landslide", "slope": "slope_deg",
-                "pga": "pga_g", **kw}
+        args = {
+            "numeric": a["numeric"],
+            "categorical": ["geology"],
+            "label": "landslide",
+            "slope": "slope_deg",
+            "pga": "pga_g",
+            **kw,
+        }
         return pinn.PINNData.from_frame(frame, **args)
 
     with pytest.raises(ValueError, match=r"3 slope unit\(s\).*at least 20"):
@@ -333,3 +351,12 @@ def test_an_error_in_one_worker_stops_them_all(small, monkeypatch):
     with pytest.raises(RuntimeError, match="boom"):
         pinn.train_pinn(small, replace(TINY, epochs=500, workers=2, max_members=1), bootstraps=4)
     assert time.monotonic() - started < 5.0  # 500 epochs of the hold-out model alone take about 8 s
+
+
+def test_depth_follows_the_table_size_and_older_model_files_load():
+    assert pinn.resolve_depth(pinn.PINNConfig(), 9_999).depth == 0
+    assert pinn.resolve_depth(pinn.PINNConfig(), 10_000).depth == pinn.PAPER_DEPTH
+    assert pinn.resolve_depth(pinn.PINNConfig(depth=3), 50).depth == 3
+    assert pinn.PINNConfig.from_dict({"depth": 15}).linear_path is False  # written before the linear path
+    with pytest.raises(ValueError, match="depth must be a whole number ≥ 0"):
+        pinn.PINNConfig(depth=-1)

@@ -43,7 +43,8 @@ def _train_params(path, out, **extra):
 def trained(qgis_run, table):
     out = table["tmp"] / "trained"
     out.mkdir()
-    run = qgis_run("landslide:trainpinn", _train_params(table["path"], out, VALIDATION=2, FOLDS=3, BOOTSTRAPS=2))
+    params = _train_params(table["path"], out, VALIDATION=2, FOLDS=3, BOOTSTRAPS=2, DEPTH=2)
+    run = qgis_run("landslide:trainpinn", params)
     assert run.returncode == 0, run.log
     return run
 
@@ -80,7 +81,7 @@ def test_training_outputs(trained, table, qgis_app):
     model = model_io.load_model(res["MODEL"], expected_kind="pinn")
     assert model.meta["fields"]["slope"] == "slope_mean" and "pga_mean" not in model.meta["encoding"]["numeric"]
     config = model.meta["config"]
-    assert (config["depth"], config["dropout"], config["loss"], config["epochs"]) == (15, 0.0, "tempered", 4)
+    assert (config["depth"], config["linear_path"], config["loss"], config["epochs"]) == (2, True, "scatter", 4)
     html = open(res["REPORT"], encoding="utf-8").read()
     assert html.count("data:image/png;base64") >= 8 and "logistic regression" in html
 
