@@ -11,11 +11,13 @@ mkdir -p "$OUT"
 start=$(date +%s)
 
 step() { printf '\n== %s\n' "$*"; }
-run() {  # run ALGORITHM PARAMS... ; keeps the JSON results in $OUT/<step>.json
-    local name=$1 alg=$2
+run() {  # run NAME ALGORITHM PARAMS... ; keeps the JSON results in $OUT/<name>.json
+    local name=$1 alg=$2 t0
+    t0=$(date +%s)
     shift 2
     "$QP" --json run "$alg" -- "$@" > "$OUT/$name.json" 2> "$OUT/$name.log" || {
         echo "FAILED: $alg (see $OUT/$name.log)"; tail -5 "$OUT/$name.log"; exit 1; }
+    echo "   $alg: $(( $(date +%s) - t0 )) s"
 }
 result() { python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results']; print(r[sys.argv[2]])" "$OUT/$1.json" "$2"; }
 

@@ -72,6 +72,23 @@ def run_algorithm(algorithm: str, params: dict, timeout: float = 600) -> QgisRun
 
 
 @pytest.fixture(scope="session")
+def loma(shared_data) -> Path:
+    """The Loma Prieta 1989 data of Godt et al. (2008)."""
+    return shared_data / "loma_prieta_1989"
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Many tiny batched solves run faster on one torch thread when the CPU is shared."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
 def qgis_run():
     """``qgis_run(algorithm, params)`` runs an algorithm through scripts/qgis-process --json."""
     if not Path("/usr/bin/qgis_process.bin").exists():

@@ -9,14 +9,7 @@ from scipy.optimize import least_squares
 
 from landslide_susceptibility.core import lm
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny batched solves run faster on one thread when the CPU is shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _rbf_net(p: np.ndarray, x: np.ndarray) -> tuple:

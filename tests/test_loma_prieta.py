@@ -17,14 +17,6 @@ SLOPE_QUANTILES = ("slope_min", "slope10", "slope30", "slope50", "slope70", "slo
 
 
 @pytest.fixture(scope="module")
-def loma(shared_data):
-    folder = shared_data / "loma_prieta_1989"
-    if not folder.is_dir():
-        pytest.skip(f"{folder} is not present")
-    return folder
-
-
-@pytest.fixture(scope="module")
 def grid(loma) -> ShakeMapGrid:
     return read_shakemap_grid(loma / "grid.xml")
 

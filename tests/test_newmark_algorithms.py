@@ -307,14 +307,6 @@ def test_raster_single_slope_golden(qgis_run, golden_rasters, tmp_path):
     np.testing.assert_allclose(_read(out["PROBABILITY"])[0], COL["p"], rtol=RTOL)  # … and probability 1
 
 
-@pytest.fixture(scope="module")
-def loma(shared_data):
-    folder = shared_data / "loma_prieta_1989"
-    if not folder.is_dir():
-        pytest.skip(f"{folder} is not present")
-    return folder
-
-
 def _clip_slopes(loma, folder, shift_deg=0.0):
     """The 7 slope-quantile rasters cut to the target's 84 × 144 cells (optionally shifted east), as files."""
     lon, lat, _ = _read_target(loma / "godt_2008_target.nc")

@@ -22,14 +22,7 @@ from landslide_susceptibility.core.validation import (
     roc_auc,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Many tiny batched solves run faster on one thread when the CPU is shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # ----------------------------------------------------------------------------------------------- composites
