@@ -49,11 +49,12 @@ def test_spatial_cv_on_a_demo_region(tmp_path, seed):
     cv = result.metrics["cv"]["spatial_kfold"]["auc_mean"]
     logistic = result.metrics["baseline"]["spatial_kfold"]["auc_mean"]
     true_auc = np.mean([roc_auc(y[fold == k], truth["probability"].to_numpy()[fold == k]) for k in np.unique(fold)])
-    print(f"seed {seed}: PINN {cv:.3f}, logistic {logistic:.3f}, truth {true_auc:.3f}")
+    out = result.outputs
+    rho = spearmanr(out["ac_g"], truth["ac_g"]).correlation
+    print(f"seed {seed}: CV AUC PINN {cv:.3f}, logistic {logistic:.3f}, truth {true_auc:.3f}; a_c rho {rho:.3f}")
     assert cv >= 0.95 * true_auc
     # On these ~2,000 units the PINN and the logistic regression are within the folds' noise of each other
-    # (measured: −0.004 and +0.002 on seeds 1 and 2).
+    # (measured: −0.007 and +0.002 on seeds 1 and 2).
     assert cv >= logistic - 0.02
-    out = result.outputs
-    assert spearmanr(out["ac_g"], truth["ac_g"]).correlation >= 0.8
+    assert rho >= 0.8
     assert out["ct_kpa_m"].between(0.1, 50).mean() >= 0.95 and out["phi_deg"].between(15, 55).mean() >= 0.95
