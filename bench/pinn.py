@@ -17,6 +17,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from allocator import as_qgis_process
+
 ROOT = Path(__file__).resolve().parents[1]
 _PKG_PARENT = ROOT / "build" / "pkg"
 
@@ -53,6 +55,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="groups trained in parallel threads")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
+    as_qgis_process()
     pinn, synthetic_table, validation = _import_core()
 
     frame = synthetic_table.synthetic_unit_table(args.units, n_numeric=12, n_geology=9, seed=0)

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from allocator import as_qgis_process
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "landslide_susceptibility"
@@ -174,6 +175,7 @@ def main() -> None:
     units.add_argument("--threads", type=int, default=torch.get_num_threads())
     units.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    as_qgis_process()
     (run_pixels if args.mode == "pixels" else run_slope_units)(args)
 
 
