@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 
-from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
+from qgis.core import QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingLayerPostProcessorInterface
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
@@ -227,6 +227,40 @@ def save_default_style(path: str, style: str, feedback=None, extra_styles=()) ->
                 feedback.reportError(f"could not store the style {name} in {path}: {error}")
             ok_all = False
     return ok_all
+
+
+class _LoadStyle(QgsProcessingLayerPostProcessorInterface):
+    """Loads a .qml style into a layer that Processing opens on completion (Processing skips default styles)."""
+
+    def __init__(self, qml: str):
+        super().__init__()
+        self.qml = qml
+
+    def postProcessLayer(self, layer, context, feedback):
+        message, ok = layer.loadNamedStyle(self.qml)
+        if not ok:
+            feedback.reportError(f"style {self.qml}: {message}")
+        layer.triggerRepaint()
+
+
+_STYLE_LOADERS: dict = {}  # QGIS keeps only a pointer to a post-processor: these stay alive here
+
+
+def style_raster(path: str, style: str, context) -> str:
+    """Write ``resources/styles/<style>.qml`` beside the raster at ``path`` as its sidecar (same base name, .qml),
+    so that it opens styled anywhere, and apply it when Processing loads the raster on completion. Returns the
+    sidecar's path."""
+    import shutil
+
+    from ..core.io import atomic_path
+
+    sidecar = os.path.splitext(path)[0] + ".qml"
+    with atomic_path(sidecar) as tmp:
+        shutil.copyfile(style_path(style), tmp)
+    if context.willLoadLayerOnCompletion(path):
+        loader = _STYLE_LOADERS.setdefault(sidecar, _LoadStyle(sidecar))
+        context.layerToLoadOnCompletionDetails(path).setPostProcessor(loader)
+    return sidecar
 
 
 def core_progress(feedback):

@@ -15,6 +15,7 @@ from .predict import Predict
 from .terrain_variables import TerrainVariables
 from .train_pinn import TrainPINN
 from .train_snn import TrainSNN
+from .train_snn_raster import TrainSNNRaster
 
 
 class LandslideProvider(QgsProcessingProvider):
@@ -51,6 +52,7 @@ class LandslideProvider(QgsProcessingProvider):
             NewmarkRaster(),
             TrainPINN(),
             TrainSNN(),
+            TrainSNNRaster(),
             Predict(),
         ):
             self.addAlgorithm(algorithm)

@@ -45,21 +45,40 @@ def write_geotiff(
 
     ``transform`` is an ``affine.Affine``; ``crs`` anything ``rasterio.crs.CRS.from_user_input`` accepts.
     """
-    import rasterio
-    from rasterio.crs import CRS
-
     data = np.asarray(array)
     if data.ndim == 2:
         data = data[np.newaxis]
     if data.ndim != 3:
         raise ValueError(f"array must be 2-D or 3-D, got shape {array.shape}")
     count, height, width = data.shape
+    with geotiff_writer(path, height, width, transform, crs, data.dtype.name, nodata, band_names, count) as dst:
+        dst.write(data)
+    return Path(path)
+
+
+@contextlib.contextmanager
+def geotiff_writer(
+    path: str | os.PathLike[str],
+    height: int,
+    width: int,
+    transform,
+    crs,
+    dtype: str = "float32",
+    nodata: Optional[float] = None,
+    band_names: Optional[list] = None,
+    count: int = 1,
+) -> Iterator:
+    """An open rasterio dataset for a tiled, compressed GeoTIFF of ``height`` × ``width`` cells, written in windows
+    by the caller; it replaces ``path`` when the block ends without error (atomically, as :func:`atomic_path`)."""
+    import rasterio
+    from rasterio.crs import CRS
+
     profile = {
         "driver": "GTiff",
         "height": height,
         "width": width,
         "count": count,
-        "dtype": data.dtype.name,
+        "dtype": dtype,
         "crs": CRS.from_user_input(crs),
         "transform": transform,
         "compress": "deflate",
@@ -70,10 +89,9 @@ def write_geotiff(
         profile["nodata"] = nodata
     with atomic_path(path) as tmp:
         with rasterio.open(tmp, "w", **profile) as dst:
-            dst.write(data)
             for i, name in enumerate(band_names or [], start=1):
                 dst.set_band_description(i, name)
-    return Path(path)
+            yield dst
 
 
 _MULTI = {"Polygon": "MultiPolygon", "Point": "MultiPoint", "LineString": "MultiLineString"}

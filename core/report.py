@@ -289,8 +289,9 @@ def prediction_report(frame, kind: str, maps: Optional[dict] = None, source: str
     return rep
 
 
-def snn_report(run, frame, maps: Optional[dict] = None, source: str = "") -> Report:
-    """The report of an SNN training run (:class:`.snn_units.SNNUnits`) over the units in ``frame``."""
+def snn_report(run, frame, maps: Optional[dict] = None, source: str = "", items: str = "units") -> Report:
+    """The report of an SNN training run (:class:`.snn_units.SNNUnits`) over the rows in ``frame`` (the feature
+    values; ``items`` names them in the text: "units" or "pixels")."""
     from .snn import delta_s, likelihood_ratio_bins
     from .validation import roc_curve
 
@@ -299,8 +300,8 @@ def snn_report(run, frame, maps: Optional[dict] = None, source: str = "") -> Rep
     rep = Report("SNN landslide susceptibility", subtitle=source)
     rep.paragraph(
         "A superposable neural network (Youssef et al. 2023): the susceptibility S_t is the sum of one curve S_j "
-        "per selected (composite) feature, each a small Gaussian-RBF network in the feature's raw units, so every "
-        "unit's value is explained exactly by its contributions. All AUCs are on the same test split."
+        "per selected (composite) feature, each a small Gaussian-RBF network in the feature's raw units, so the value "
+        f"of every one of the {items} is explained exactly by its contributions. All AUCs are on the same test split."
     )
     rep.heading("Comparison on the test split")
     rep.table(run.comparison, digits=3)
@@ -337,7 +338,7 @@ def snn_report(run, frame, maps: Optional[dict] = None, source: str = "") -> Rep
     fig.tight_layout()
     rep.figure(fig, "Red: S_j (additive contribution); blue bars: likelihood ratio per decile", width=900)
 
-    rep.heading("Which features separate landslide from stable units")
+    rep.heading(f"Which features separate landslide from stable {items}")
     contrib = run.outputs[[c for c in run.outputs.columns if c.startswith("s_")]].to_numpy()
     ds = delta_s(contrib, st, result.threshold)
     order = np.argsort(-np.nan_to_num(ds, nan=-np.inf))
@@ -348,11 +349,11 @@ def snn_report(run, frame, maps: Optional[dict] = None, source: str = "") -> Rep
     ld = st > result.threshold
     if ld.any() and (~ld).any():
         fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
-        for ax, rows, title in ((axes[0], ld, "ld units"), (axes[1], ~ld, "nld units")):
+        for ax, rows, title in ((axes[0], ld, f"ld {items}"), (axes[1], ~ld, f"nld {items}")):
             share = np.clip(contrib[rows].mean(axis=0), 0, None)
             ax.pie(share, labels=model.names, textprops={"fontsize": 6})
             ax.set_title(f"Mean S_j, {title}")
-        rep.figure(fig, "Share of the mean contributions in modelled landslide (ld) and stable (nld) units", 700)
+        rep.figure(fig, f"Share of the mean contributions in modelled landslide (ld) and stable (nld) {items}", 700)
     for caption, png in (maps or {}).items():
         if png:
             rep.image(png, caption, width=480)
