@@ -160,9 +160,12 @@ def _predict_snn(model_file, units, progress) -> Prediction:
     model = SNNModel.from_model_file(model_file)
     missing = [f for f in model.input_names if f not in units.columns]
     if missing:
+        hint = ""
+        if model_file.meta.get("mode") == "pixel":
+            hint = " (the model was trained on pixels, 'Train SNN on rasters': give it the raster stack, RASTERS)"
         raise ValueError(
             f"the units lack field(s) {', '.join(map(repr, missing))} that the SNN needs; it was trained on "
-            f"{', '.join(map(repr, model.input_names))}"
+            f"{', '.join(map(repr, model.input_names))}{hint}"
         )
     x = np.column_stack([pd.to_numeric(units[f], errors="coerce").to_numpy(float) for f in model.input_names])
     bad = np.isnan(x).any(axis=0)
@@ -178,6 +181,74 @@ def _predict_snn(model_file, units, progress) -> Prediction:
     out["primary_control"] = [model.names[j] for j in primary_control(contrib)]
     report(progress, 1.0, "done")
     return Prediction(_join(units, out), "snn", model_file.meta)
+
+
+@dataclass
+class RasterPrediction:
+    """S_t of a pixel-mode SNN written as a GeoTIFF: the path, the pixels with a value, those above the model's
+    threshold, the mean S_t, and notes for the log."""
+
+    path: Path
+    pixels: int
+    above: int
+    mean: float
+    warnings: list = field(default_factory=list)
+
+
+def predict_raster(
+    model_path: Union[str, os.PathLike],
+    sources: list,
+    path: Union[str, os.PathLike],
+    progress: Optional[Progress] = None,
+) -> RasterPrediction:
+    """Apply the pixel-mode SNN in ``model_path`` to the rasters ``sources`` ((path, layer name) pairs, features
+    found by name as in :func:`.snn_raster.raster_bands`) on the grid of the first raster, and write S_t to the
+    GeoTIFF ``path`` (float32, nodata where a feature has no value)."""
+    from rasterio.crs import CRS
+
+    from .snn import SNNModel
+    from .snn_raster import grid_of, is_pixel_model, raster_bands, write_susceptibility
+
+    model_file = load_model(model_path, expected_kind=("pinn", "snn"))
+    if not is_pixel_model(model_file):
+        what = "a PINN" if model_file.kind == "pinn" else "a slope-unit SNN ('Train SNN')"
+        raise ValueError(
+            f"{model_path} holds {what} model, which predicts slope units: give the units (INPUT) instead of "
+            "rasters; a raster stack needs a pixel model from 'Train SNN on rasters'"
+        )
+    model = SNNModel.from_model_file(model_file)
+    bands = raster_bands(sources)
+    if not bands:
+        raise ValueError("no rasters given: the model needs " + ", ".join(map(repr, model.input_names)))
+    by_name = {b.name: b for b in bands}
+    missing = [name for name in model.input_names if name not in by_name]
+    if missing:
+        raise ValueError(
+            f"no raster named {', '.join(map(repr, missing))}: the model needs the features "
+            f"{', '.join(map(repr, model.input_names))} (matched by layer name); the rasters given are "
+            f"{', '.join(map(repr, by_name))}"
+        )
+    grid = grid_of(bands[0])
+    warnings = []
+    extra = [b.name for b in bands if b.name not in model.input_names]
+    if extra:
+        warnings.append(f"raster(s) {', '.join(map(repr, extra))} are not model features and are not used")
+    if "crs" in model_file.meta and CRS.from_wkt(model_file.meta["crs"]) != grid.crs:
+        warnings.append(
+            f"the first raster's CRS ({grid.crs.to_string()}) is not the training grid's "
+            f"({CRS.from_wkt(model_file.meta['crs']).to_string()}): S_t is written on the first raster's grid"
+        )
+    trained_cell = model_file.meta.get("cell_size")
+    if trained_cell and not np.isclose(grid.cell_size, trained_cell, rtol=0.01):
+        warnings.append(
+            f"the grid's cell size ({grid.cell_size:g} map units) differs from the training grid's "
+            f"({trained_cell:g}): terrain features such as slope depend on it"
+        )
+    report(progress, 0.05, "pixel SNN loaded")
+    counts = write_susceptibility(
+        model, [by_name[name] for name in model.input_names], grid, path, progress=scaled(progress, 0.05, 1.0)
+    )
+    return RasterPrediction(Path(path), counts["pixels"], counts["above"], counts["mean"], warnings)
 
 
 def _join(units, out: pd.DataFrame):
