@@ -229,6 +229,37 @@ def save_default_style(path: str, style: str, feedback=None, extra_styles=()) ->
     return ok_all
 
 
+CATEGORY_COLOURS = (
+    "#1f78b4", "#e31a1c", "#33a02c", "#ff7f00", "#6a3d9a", "#b15928",
+    "#a6cee3", "#fb9a99", "#b2df8a", "#fdbf6f", "#cab2d6", "#ffff99",
+)  # fmt: skip
+"""ColorBrewer 'Paired', strong colours first: one per category of a categorised style."""
+
+
+def save_category_style(path: str, field: str, name: str, feedback=None) -> bool:
+    """Store, inside the GeoPackage at ``path``, a style ``name`` (not the default) that colours the units by the
+    categories of ``field`` (e.g. primary_control), one colour per value found in the layer."""
+    from qgis.core import QgsCategorizedSymbolRenderer, QgsRendererCategory, QgsSymbol, QgsVectorLayer
+    from qgis.PyQt.QtGui import QColor
+
+    layer = QgsVectorLayer(path, "styled", "ogr")
+    index = layer.fields().indexOf(field) if layer.isValid() else -1
+    if index < 0:
+        if feedback is not None:
+            feedback.reportError(f"could not store the {name} style: {path} has no field {field!r}")
+        return False
+    categories = []
+    for i, value in enumerate(sorted(layer.uniqueValues(index), key=str)):
+        symbol = QgsSymbol.defaultSymbol(layer.geometryType())
+        symbol.setColor(QColor(CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)]))
+        categories.append(QgsRendererCategory(value, symbol, str(value)))
+    layer.setRenderer(QgsCategorizedSymbolRenderer(field, categories))
+    error = layer.saveStyleToDatabase(name, f"units coloured by {field}", False, "")
+    if error and feedback is not None:
+        feedback.reportError(f"could not store the style {name} in {path}: {error}")
+    return not error
+
+
 class _LoadStyle(QgsProcessingLayerPostProcessorInterface):
     """Loads a .qml style into a layer that Processing opens on completion (Processing skips default styles)."""
 

@@ -17,7 +17,15 @@ from qgis.core import (
     QgsProcessingParameterVectorDestination,
 )
 
-from .base import PGA_UNIT_LABELS, LandslideAlgorithm, core_progress, read_vector, save_default_style, style_raster
+from .base import (
+    PGA_UNIT_LABELS,
+    LandslideAlgorithm,
+    core_progress,
+    read_vector,
+    save_category_style,
+    save_default_style,
+    style_raster,
+)
 from .compat import FIELD_NUMERIC, NUMBER_DOUBLE, TYPE_RASTER, TYPE_VECTOR_ANY
 
 
@@ -141,6 +149,7 @@ class Predict(LandslideAlgorithm):
         else:
             column = "snn_st"
             save_default_style(output, "snn_susceptibility", feedback)
+            save_category_style(output, "primary_control", "primary_control", feedback)
         results = {
             self.OUTPUT: output,
             "N_UNITS": len(frame),

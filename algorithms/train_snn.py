@@ -10,7 +10,14 @@ from qgis.core import (
     QgsProcessingParameterVectorDestination,
 )
 
-from .base import DEVICE_LABELS, LandslideAlgorithm, core_progress, read_vector, save_default_style
+from .base import (
+    DEVICE_LABELS,
+    LandslideAlgorithm,
+    core_progress,
+    read_vector,
+    save_category_style,
+    save_default_style,
+)
 from .compat import FIELD_NUMERIC, NUMBER_DOUBLE, NUMBER_INTEGER, TYPE_VECTOR_ANY
 
 SPLIT_LABELS = ["Pythagorean tiling of the centroids (paper)", "random 70/15/15", "spatial (one k-means region)"]
@@ -137,6 +144,7 @@ class TrainSNN(LandslideAlgorithm):
         output = self.layer_destination(parameters, self.OUTPUT, context)
         write_vector(layer, output)
         save_default_style(output, "snn_susceptibility", feedback)
+        save_category_style(output, "primary_control", "primary_control", feedback)
         model_path = self.file_destination(parameters, self.MODEL, context, "lsm")
         save_model(model_path, run.result.model.to_model_file())
         table = {row["model"]: row["test AUC"] for row in run.comparison}

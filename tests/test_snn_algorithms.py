@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -11,6 +13,12 @@ from landslide_susceptibility.core import model_io
 pytestmark = pytest.mark.qgis
 FEATURES = ["Elev_mean", "RnSum_mean", "Slope_mean", "NDVI_mean"]
 QUICK = {"TOURNAMENT_MODELS": 40, "FKD_ITERATIONS": 4, "SEED": 1}  # a short schedule: the method, not its accuracy
+
+
+def stored_styles(gpkg) -> dict:
+    """Style name → QML of the styles stored inside a GeoPackage."""
+    with sqlite3.connect(gpkg) as db:
+        return dict(db.execute("SELECT stylename, styleQML FROM layer_styles").fetchall())
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +46,9 @@ def test_outputs_are_additive_and_complete(trained):
     assert ((layer["snn_st"] > res["THRESHOLD"]).astype(int) == layer["snn_class"]).all()
     model = model_io.load_model(res["MODEL"], expected_kind="snn")
     assert set(layer["primary_control"]) <= set(model.meta["names"])
+    style = stored_styles(res["OUTPUT"])["primary_control"]
+    assert 'type="categorizedSymbol"' in style
+    assert all(f'value="{name}"' in style for name in set(layer["primary_control"]))
     assert {"a", "b", "w", "c"} <= set(model.arrays)
     html = open(res["REPORT"], encoding="utf-8").read()
     assert "SNN, Level 1" in html and "likelihood" in html and html.count("data:image/png") >= 4
@@ -53,6 +64,7 @@ def test_predict_with_snn_model_gives_training_values(qgis_run, trained):
     b = gpd.read_file(run.results["OUTPUT"])
     np.testing.assert_allclose(b["snn_st"], a["snn_st"], rtol=1e-12)
     assert (a["primary_control"] == b["primary_control"]).all()
+    assert 'type="categorizedSymbol"' in stored_styles(run.results["OUTPUT"])["primary_control"]
 
 
 @pytest.mark.parametrize(
