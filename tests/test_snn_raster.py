@@ -92,7 +92,7 @@ def trained(qgis_run, region):
         "landslide:trainsnnraster",
         {"RASTERS": [region["rasters"][n] for n in FEATURES], "LANDSLIDES": region["slides"],
          "MASK": tmp / "mask.tif", **QUICK, "OUTPUT": tmp / "st.tif", "MODEL": tmp / "snn.lsm",
-         "REPORT": tmp / "snn.html"},
+         "REPORT": tmp / "snn.html", "JACOBIAN": 1},  # float32 Jacobians, as for large rasters
     )  # fmt: skip
     assert run.returncode == 0, run.log
     return run
