@@ -47,11 +47,11 @@ run pinn landslide:trainpinn INPUT="$OUT/slope_unit_table.gpkg" "${features[@]}"
     LABEL_FIELD=landslide SLOPE_FIELD=slope_mean PGA_FIELD=pga_mean PGA_UNITS=0 VALIDATION=2 FOLDS=5 EPOCHS=100 \
     OUTPUT="$OUT/pinn.gpkg" MODEL="$OUT/pinn.lsm" REPORT="$OUT/pinn_report.html"
 
-step "5. SNN (Level 2 over six features, Pythagorean tiling split; a shortened schedule to keep the demo quick)"
+step "5. SNN (Level 2 over six features, Pythagorean tiling split, the authors' schedule)"
 run snn landslide:trainsnn INPUT="$OUT/slope_unit_table.gpkg" FEATURES=slope_mean FEATURES=pga_mean \
     FEATURES=clay_mean FEATURES=sand_mean FEATURES=precipitation_mean FEATURES=ndvi_mean \
-    LABEL_FIELD=landslide LEVEL=2 SPLIT=0 TOURNAMENT_MODELS="${DEMO_TOURNAMENT:-500}" \
-    FKD_ITERATIONS="${DEMO_FKD:-20}" OUTPUT="$OUT/snn.gpkg" MODEL="$OUT/snn.lsm" REPORT="$OUT/snn_report.html"
+    LABEL_FIELD=landslide LEVEL=2 SPLIT=0 TOURNAMENT_MODELS="${DEMO_TOURNAMENT:-4000}" \
+    FKD_ITERATIONS="${DEMO_FKD:-50}" OUTPUT="$OUT/snn.gpkg" MODEL="$OUT/snn.lsm" REPORT="$OUT/snn_report.html"
 
 step "6. Scenario: the region's second, stronger earthquake, predicted without retraining"
 run scenario landslide:predict INPUT="$OUT/slope_unit_table.gpkg" MODEL="$OUT/pinn.lsm" \
