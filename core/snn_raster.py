@@ -14,7 +14,7 @@ import contextlib
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Optional, Union
 
 import numpy as np
@@ -346,8 +346,8 @@ def train_snn_raster(
     (0: all; see :func:`sample_pixels`). The DCT smoothing of the targets runs along image columns, the
     column-major pixel order of the authors' code.
     """
-    from .snn import SNNConfig, baselines, train_snn
-    from .snn_units import SNNUnits, contribution_field
+    from .snn import SNNConfig
+    from .snn_units import SNNUnits, contribution_field, train_and_compare
     from .validation import mask_split, pythagorean_tiling_mask
 
     config = config or SNNConfig()
@@ -393,19 +393,8 @@ def train_snn_raster(
     order = np.argsort(cols * grid.height + rows, kind="stable")  # column-major scan, as the authors' code
 
     names = [b.name for b in bands]
-    compare = compare_level1 and config.level != 1
-    result = train_snn(x, y, names, split, config, scaled(progress, 0.08, 0.65 if compare else 0.95), order=order)
-    base = baselines(x, y, names, split)
-    comparison = [
-        {"model": f"SNN, Level {config.level}", "test AUC": result.auc["test"]},
-        {"model": "multistage teacher (MST)", "test AUC": result.teacher.auc["test"]},
-        {"model": "logistic regression", "test AUC": base.logistic},
-        {"model": "likelihood-ratio model", "test AUC": base.likelihood_ratio},
-        {"model": f"best single feature ({base.best_feature})", "test AUC": base.best_feature_auc},
-    ]
-    if compare:
-        level1 = train_snn(x, y, names, split, replace(config, level=1), scaled(progress, 0.65, 0.95), order=order)
-        comparison.insert(1, {"model": "SNN, Level 1", "test AUC": level1.auc["test"]})
+    training = scaled(progress, 0.08, 1.0)
+    result, comparison = train_and_compare(x, y, names, split, config, order, compare_level1, training)
     contrib = result.model.contributions(x, _ROWS_PER_CHUNK)
     outputs = pd.DataFrame({"snn_st": contrib.sum(axis=1)})
     for j, name in enumerate(result.model.names):

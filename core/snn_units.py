@@ -73,7 +73,7 @@ def train_snn_units(
     progress: Optional[Progress] = None,
 ) -> SNNUnits:
     """Train the SNN on slope units (one row each) and the paper's comparison models on the same split."""
-    from .snn import SNNConfig, baselines, primary_control, spatial_order, train_snn
+    from .snn import SNNConfig, primary_control, spatial_order
 
     config = config or SNNConfig()
     features = numeric_features(frame, features, label)
@@ -97,20 +97,7 @@ def train_snn_units(
     x = frame[features].to_numpy(float)
     parts = make_split(xy, y, split, tile_size, config.seed)
     order = spatial_order(xy)
-    main_progress = scaled(progress, 0.0, 0.65 if compare_level1 and config.level != 1 else 0.95)
-    result = train_snn(x, y, list(features), parts, config, main_progress, order=order)
-
-    base = baselines(x, y, list(features), parts)
-    comparison = [
-        {"model": f"SNN, Level {config.level}", "test AUC": result.auc["test"]},
-        {"model": "multistage teacher (MST)", "test AUC": result.teacher.auc["test"]},
-        {"model": "logistic regression", "test AUC": base.logistic},
-        {"model": "likelihood-ratio model", "test AUC": base.likelihood_ratio},
-        {"model": f"best single feature ({base.best_feature})", "test AUC": base.best_feature_auc},
-    ]
-    if compare_level1 and config.level != 1:
-        level1 = train_snn(x, y, list(features), parts, replace(config, level=1), scaled(progress, 0.65, 0.95), order)
-        comparison.insert(1, {"model": "SNN, Level 1", "test AUC": level1.auc["test"]})
+    result, comparison = train_and_compare(x, y, list(features), parts, config, order, compare_level1, progress)
 
     contrib = result.model.contributions(x)
     total = contrib.sum(axis=1)
@@ -122,6 +109,37 @@ def train_snn_units(
     part[parts.val], part[parts.test] = "val", "test"
     outputs["split"] = part
     return SNNUnits(result, outputs, comparison, parts, y, list(features))
+
+
+def train_and_compare(
+    x: np.ndarray,
+    y: np.ndarray,
+    names: list,
+    split: Split,
+    config,
+    order: np.ndarray,
+    compare_level1: bool = True,
+    progress: Optional[Progress] = None,
+) -> tuple:
+    """Train the SNN of ``config`` and the paper's comparison models on the same split: the result and the
+    comparison table (rows {"model", "test AUC"}: the SNN, with ``compare_level1`` a Level-1 SNN, the teacher,
+    logistic regression, the likelihood-ratio model and the best single feature)."""
+    from .snn import baselines, train_snn
+
+    compare = compare_level1 and config.level != 1
+    result = train_snn(x, y, names, split, config, scaled(progress, 0.0, 0.65 if compare else 0.95), order=order)
+    base = baselines(x, y, names, split)
+    comparison = [
+        {"model": f"SNN, Level {config.level}", "test AUC": result.auc["test"]},
+        {"model": "multistage teacher (MST)", "test AUC": result.teacher.auc["test"]},
+        {"model": "logistic regression", "test AUC": base.logistic},
+        {"model": "likelihood-ratio model", "test AUC": base.likelihood_ratio},
+        {"model": f"best single feature ({base.best_feature})", "test AUC": base.best_feature_auc},
+    ]
+    if compare:
+        level1 = train_snn(x, y, names, split, replace(config, level=1), scaled(progress, 0.65, 0.95), order=order)
+        comparison.insert(1, {"model": "SNN, Level 1", "test AUC": level1.auc["test"]})
+    return result, comparison
 
 
 def contribution_field(name: str) -> str:
