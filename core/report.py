@@ -211,10 +211,19 @@ def pinn_report(result, label: np.ndarray, maps: Optional[dict] = None, source: 
     metrics = result.metrics
     y = np.asarray(label)
     rep = Report("PINN landslide susceptibility", subtitle=source)
+    config = result.model.config
+    probability = {
+        "scatter": "P(D > 5 cm) with Jibson's scatter (σ = 0.51 in log10 D)",
+        "tempered": "Eq. 4, σ(D − 5), trained on a tempered logit",
+        "eq4": "Eq. 4, σ(D − 5)",
+    }[config.loss]
     rep.paragraph(
         "A physics-informed neural network (Dahal & Lombardo) retrieved C/t and φ per slope unit; the Newmark "
-        "physics (Jibson 2007, " + f"mode '{result.model.config.physics_mode}'" + ") turned them, with slope and "
-        "PGA, into the susceptibility. Metrics are on the test split, never used for training or model choice."
+        "physics (Jibson 2007, " + f"mode '{config.physics_mode}'" + ") turned them, with slope and "
+        "PGA, into the susceptibility. Metrics are on the test split, never used for training or model choice. "
+        f"Network: {config.depth} hidden block(s) of {config.width}"
+        + (", a linear path from the inputs" if config.linear_path else "")
+        + f", dropout {config.dropout:g}, {config.epochs} epochs; probability: {probability}."
     )
     rep.heading("Metrics")
     rows = [_metric_row("PINN (hold-out test split)", metrics["test"])]

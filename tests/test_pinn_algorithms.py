@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import pickle
 
 import geopandas as gpd
@@ -82,8 +83,10 @@ def test_training_outputs(trained, table, qgis_app):
     assert model.meta["fields"]["slope"] == "slope_mean" and "pga_mean" not in model.meta["encoding"]["numeric"]
     config = model.meta["config"]
     assert (config["depth"], config["linear_path"], config["loss"], config["epochs"]) == (2, True, "scatter", 4)
-    html = open(res["REPORT"], encoding="utf-8").read()
-    assert html.count("data:image/png;base64") >= 8 and "logistic regression" in html
+    page = open(res["REPORT"], encoding="utf-8").read()
+    assert page.count("data:image/png;base64") >= 8 and "logistic regression" in page
+    text = html.unescape(page)
+    assert "Network: 2 hidden block(s) of 64, a linear path from the inputs" in text and "Jibson's scatter" in text
 
 
 def test_predict_reproduces_training_and_scenario_raises_shaking(qgis_run, trained, table):
