@@ -1,7 +1,6 @@
 """landslide:trainsnn — the superposable neural network of Youssef et al. (2023) on slope units."""
 
 from qgis.core import (
-    QgsProcessingOutputNumber,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
@@ -11,14 +10,21 @@ from qgis.core import (
 )
 
 from .base import (
-    DEVICE_LABELS,
     LandslideAlgorithm,
     core_progress,
     read_vector,
     save_category_style,
     save_default_style,
 )
-from .compat import FIELD_NUMERIC, NUMBER_DOUBLE, NUMBER_INTEGER, TYPE_VECTOR_ANY
+from .compat import FIELD_NUMERIC, NUMBER_DOUBLE, TYPE_VECTOR_ANY
+from .snn_common import (
+    add_comparison_outputs,
+    add_level,
+    add_schedule,
+    add_seed_and_device,
+    comparison_results,
+    snn_config,
+)
 
 SPLIT_LABELS = ["Pythagorean tiling of the centroids (paper)", "random 70/15/15", "spatial (one k-means region)"]
 
@@ -68,24 +74,13 @@ class TrainSNN(LandslideAlgorithm):
                  "Numeric features; empty: every numeric *_mean field.")  # fmt: skip
         self.add(QgsProcessingParameterField(self.LABEL_FIELD, "Landslide label", None, self.INPUT, FIELD_NUMERIC),
                  "0/1, or a landslide count (> 0 is a landslide).")  # fmt: skip
-        self.add(QgsProcessingParameterNumber(self.LEVEL, "Composite level", NUMBER_INTEGER, 2, minValue=1,
-                                              maxValue=3),
-                 "1: single features; 2: also the product of every pair (the paper's best trade-off); 3: also "
-                 "triples (gcd rule).")  # fmt: skip
+        add_level(self)
         self.add(QgsProcessingParameterEnum(self.SPLIT, "Test split", SPLIT_LABELS, defaultValue=0),
                  "How the test units are held out.")  # fmt: skip
         self.add(QgsProcessingParameterNumber(self.TILE_SIZE, "Tile size (map units)", NUMBER_DOUBLE, 0.0, minValue=0),
                  "Lattice pitch of the tiling; 0: an eighth of the area's extent.")  # fmt: skip
-        self.add(QgsProcessingParameterNumber(self.TOURNAMENT_MODELS, "Tournament networks", NUMBER_INTEGER, 4000,
-                                              minValue=10),
-                 "Networks of the backward-elimination tournament (authors' code: 4000).", advanced=True)  # fmt: skip
-        self.add(QgsProcessingParameterNumber(self.FKD_ITERATIONS, "Distillation iterations", NUMBER_INTEGER, 50,
-                                              minValue=1),
-                 "Iterations of fractional knowledge distillation (authors' code: 50).", advanced=True)  # fmt: skip
-        self.add(QgsProcessingParameterNumber(self.SEED, "Random seed", NUMBER_INTEGER, 0),
-                 "The same seed gives the same model on the CPU.")  # fmt: skip
-        self.add(QgsProcessingParameterEnum(self.DEVICE, "Device", DEVICE_LABELS, defaultValue=0),
-                 "Where the batched networks are trained.", advanced=True)  # fmt: skip
+        add_schedule(self)
+        add_seed_and_device(self)
         self.add(
             QgsProcessingParameterVectorDestination(self.OUTPUT, "SNN susceptibility"),
             "The units with S_t, the class, the contributions and the primary control (GeoPackage).",
@@ -95,39 +90,21 @@ class TrainSNN(LandslideAlgorithm):
         self.add(QgsProcessingParameterFileDestination(self.REPORT, "Report", "HTML files (*.html)", optional=True,
                                                        createByDefault=True),
                  "An HTML report that opens in any browser.")  # fmt: skip
-        for key, label in (
-            ("AUC", "SNN test AUC"),
-            ("AUC_TEACHER", "Teacher test AUC"),
-            ("AUC_LOGISTIC", "Logistic regression test AUC"),
-            ("AUC_LIKELIHOOD_RATIO", "Likelihood-ratio model test AUC"),
-            ("THRESHOLD", "S_t threshold"),
-        ):
-            self.addOutput(QgsProcessingOutputNumber(key, label))  # fmt: skip
+        add_comparison_outputs(self)
 
     def process(self, parameters, context, feedback):
         import numpy as np
-        import torch
 
         from ..core.io import write_vector
         from ..core.model_io import save_model
         from ..core.report import snn_report
-        from ..core.snn import SNNConfig
         from ..core.snn_units import SPLITS, train_snn_units
         from .rendering import render_png
 
         frame = read_vector(self, parameters, self.INPUT, context, feedback)
         report_path = self.parameterAsFileOutput(parameters, self.REPORT, context)
         points = frame.geometry.representative_point()
-        device = ("auto", "cpu", "cuda")[self.parameterAsEnum(parameters, self.DEVICE, context)]
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        config = SNNConfig(
-            level=self.parameterAsInt(parameters, self.LEVEL, context),
-            tournament_models=self.parameterAsInt(parameters, self.TOURNAMENT_MODELS, context),
-            fkd_iterations=self.parameterAsInt(parameters, self.FKD_ITERATIONS, context),
-            seed=self.parameterAsInt(parameters, self.SEED, context),
-            device=device,
-        )
+        config = snn_config(self, parameters, context)
         run = train_snn_units(
             frame,
             self.parameterAsFields(parameters, self.FEATURES, context),
@@ -147,17 +124,10 @@ class TrainSNN(LandslideAlgorithm):
         save_category_style(output, "primary_control", "primary_control", feedback)
         model_path = self.file_destination(parameters, self.MODEL, context, "lsm")
         save_model(model_path, run.result.model.to_model_file())
-        table = {row["model"]: row["test AUC"] for row in run.comparison}
-        for row in run.comparison:
-            feedback.pushInfo(f"{row['model']}: test AUC {row['test AUC']:.3f}")
         results = {
             self.OUTPUT: output,
             self.MODEL: model_path,
-            "AUC": run.result.auc["test"],
-            "AUC_TEACHER": run.result.teacher.auc["test"],
-            "AUC_LOGISTIC": table["logistic regression"],
-            "AUC_LIKELIHOOD_RATIO": table["likelihood-ratio model"],
-            "THRESHOLD": run.result.threshold,
+            **comparison_results(run, feedback),
         }
         if report_path:
             maps = {"S_t": render_png(output, "snn_susceptibility")}

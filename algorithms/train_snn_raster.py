@@ -1,7 +1,6 @@
 """landslide:trainsnnraster — the superposable neural network of Youssef et al. (2023) on pixels (the paper's mode)."""
 
 from qgis.core import (
-    QgsProcessingOutputNumber,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterFileDestination,
@@ -11,8 +10,16 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
-from .base import DEVICE_LABELS, LandslideAlgorithm, core_progress, read_vector, require_polygons, style_raster
+from .base import LandslideAlgorithm, core_progress, read_vector, require_polygons, style_raster
 from .compat import NUMBER_DOUBLE, NUMBER_INTEGER, TYPE_RASTER, TYPE_VECTOR_POLYGON
+from .snn_common import (
+    add_comparison_outputs,
+    add_level,
+    add_schedule,
+    add_seed_and_device,
+    comparison_results,
+    snn_config,
+)
 
 JACOBIAN_DTYPES = ("float64", "float32")
 
@@ -69,28 +76,17 @@ class TrainSNNRaster(LandslideAlgorithm):
                  "Landslide polygons, any CRS: a pixel whose centre lies inside one is a landslide pixel.")  # fmt: skip
         self.add(QgsProcessingParameterRasterLayer(self.MASK, "Study-area mask", optional=True),
                  "Pixels where the mask is 0 or nodata are left out (rivers, flats, snow).")  # fmt: skip
-        self.add(QgsProcessingParameterNumber(self.LEVEL, "Composite level", NUMBER_INTEGER, 2, minValue=1,
-                                              maxValue=3),
-                 "1: single features; 2: also the product of every pair (the paper's best trade-off); 3: also "
-                 "triples (gcd rule).")  # fmt: skip
+        add_level(self)
         self.add(QgsProcessingParameterNumber(self.TILE_SIZE, "Tile size (map units)", NUMBER_DOUBLE, 0.0, minValue=0),
                  "Lattice pitch of the Pythagorean tiling; 0: the authors' 13 cells (an eighth of the raster if "
                  "smaller).")  # fmt: skip
-        self.add(QgsProcessingParameterNumber(self.TOURNAMENT_MODELS, "Tournament networks", NUMBER_INTEGER, 4000,
-                                              minValue=10),
-                 "Networks of the backward-elimination tournament (authors' code: 4000).", advanced=True)  # fmt: skip
-        self.add(QgsProcessingParameterNumber(self.FKD_ITERATIONS, "Distillation iterations", NUMBER_INTEGER, 50,
-                                              minValue=1),
-                 "Iterations of fractional knowledge distillation (authors' code: 50).", advanced=True)  # fmt: skip
+        add_schedule(self)
         self.add(QgsProcessingParameterNumber(self.MAX_SAMPLES, "Most pixels used", NUMBER_INTEGER, 1_000_000,
                                               minValue=0),
                  "Cap on the pixels the model is trained, validated and tested on: above it, every landslide pixel "
                  "and a uniform random sample of the other pixels (0: every valid pixel). S_t is written for "
                  "every pixel.", advanced=True)  # fmt: skip
-        self.add(QgsProcessingParameterNumber(self.SEED, "Random seed", NUMBER_INTEGER, 0),
-                 "The same seed gives the same model on the CPU.")  # fmt: skip
-        self.add(QgsProcessingParameterEnum(self.DEVICE, "Device", DEVICE_LABELS, defaultValue=0),
-                 "Where the batched networks are trained.", advanced=True)  # fmt: skip
+        add_seed_and_device(self)
         self.add(QgsProcessingParameterEnum(self.JACOBIAN, "Jacobian precision", list(JACOBIAN_DTYPES),
                                             defaultValue=0),
                  "Precision of the Levenberg–Marquardt Jacobians and JᵀJ; the solve is float64 either way. float32 "
@@ -105,25 +101,17 @@ class TrainSNNRaster(LandslideAlgorithm):
         self.add(QgsProcessingParameterFileDestination(self.REPORT, "Report", "HTML files (*.html)", optional=True,
                                                        createByDefault=True),
                  "An HTML report that opens in any browser.")  # fmt: skip
-        for key, label in (
-            ("AUC", "SNN test AUC"),
-            ("AUC_TEACHER", "Teacher test AUC"),
-            ("AUC_LOGISTIC", "Logistic regression test AUC"),
-            ("AUC_LIKELIHOOD_RATIO", "Likelihood-ratio model test AUC"),
-            ("THRESHOLD", "S_t threshold"),
+        add_comparison_outputs(self, (
             ("N_PIXELS", "Valid pixels"),
             ("N_LANDSLIDE_PIXELS", "Valid pixels inside a landslide"),
             ("N_SAMPLES", "Pixels the model was trained and tested on"),
-        ):
-            self.addOutput(QgsProcessingOutputNumber(key, label))  # fmt: skip
+        ))  # fmt: skip
 
     def process(self, parameters, context, feedback):
-        import torch
 
         from ..core.model_io import save_model
         from ..core.progress import scaled
         from ..core.report import snn_report
-        from ..core.snn import SNNConfig
         from ..core.snn_raster import (
             check_output_path,
             pixel_model_file,
@@ -140,17 +128,8 @@ class TrainSNNRaster(LandslideAlgorithm):
         mask_layer = self.parameterAsRasterLayer(parameters, self.MASK, context)
         mask = mask_layer.source() if mask_layer is not None else None
         report_path = self.parameterAsFileOutput(parameters, self.REPORT, context)
-        device = ("auto", "cpu", "cuda")[self.parameterAsEnum(parameters, self.DEVICE, context)]
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        config = SNNConfig(
-            level=self.parameterAsInt(parameters, self.LEVEL, context),
-            tournament_models=self.parameterAsInt(parameters, self.TOURNAMENT_MODELS, context),
-            fkd_iterations=self.parameterAsInt(parameters, self.FKD_ITERATIONS, context),
-            seed=self.parameterAsInt(parameters, self.SEED, context),
-            device=device,
-            jacobian_dtype=JACOBIAN_DTYPES[self.parameterAsEnum(parameters, self.JACOBIAN, context)],
-        )
+        jacobian = JACOBIAN_DTYPES[self.parameterAsEnum(parameters, self.JACOBIAN, context)]
+        config = snn_config(self, parameters, context, jacobian_dtype=jacobian)
         output = self.layer_destination(parameters, self.OUTPUT, context, "tif")
         check_output_path(output, [*(b.path for b in bands), mask])
         progress = core_progress(feedback)
@@ -175,17 +154,10 @@ class TrainSNNRaster(LandslideAlgorithm):
         style_raster(output, "raster_susceptibility", context)
         model_path = self.file_destination(parameters, self.MODEL, context, "lsm")
         save_model(model_path, pixel_model_file(model, trained.grid))
-        table = {row["model"]: row["test AUC"] for row in run.comparison}
-        for row in run.comparison:
-            feedback.pushInfo(f"{row['model']}: test AUC {row['test AUC']:.3f}")
         results = {
             self.OUTPUT: output,
             self.MODEL: model_path,
-            "AUC": run.result.auc["test"],
-            "AUC_TEACHER": run.result.teacher.auc["test"],
-            "AUC_LOGISTIC": table["logistic regression"],
-            "AUC_LIKELIHOOD_RATIO": table["likelihood-ratio model"],
-            "THRESHOLD": run.result.threshold,
+            **comparison_results(run, feedback),
             "N_PIXELS": trained.n_valid,
             "N_LANDSLIDE_PIXELS": trained.n_landslide,
             "N_SAMPLES": len(run.label),

@@ -651,7 +651,7 @@ def _susceptibility(out, loss: str) -> torch.Tensor:
     """The reported probability: Eq. 4's σ(D − 5), or with ``loss="scatter"`` the probability that D exceeds
     5 cm given Jibson's scatter of log10 D (σ = 0.51), in the logistic approximation of the normal."""
     if loss == "scatter":
-        return _torch().sigmoid(_training_logit(out, loss))
+        return _torch().sigmoid(torch_scatter_logit(out.disp_cm))
     return out.probability
 
 
