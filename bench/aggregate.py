@@ -32,9 +32,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+from package import expose_package
 
-ROOT = Path(__file__).resolve().parents[1]
-PACKAGE = "landslide_susceptibility"
 EXTENT_M = 50_000.0
 ORIGIN = (500_000.0, 4_300_000.0)
 CRS = "EPSG:32633"
@@ -58,13 +57,8 @@ print(json.dumps({"seconds": seconds}))
 
 
 def _import_core():
-    """The plugin folder under its package name (as tests/conftest.py does), then the aggregation module."""
-    parent = ROOT / "build" / "pkg"
-    link = parent / PACKAGE
-    parent.mkdir(parents=True, exist_ok=True)
-    if not link.exists():
-        link.symlink_to(ROOT, target_is_directory=True)
-    sys.path.insert(0, str(parent))
+    """The plugin's aggregation module."""
+    expose_package()
     from landslide_susceptibility.core import aggregate
 
     return aggregate

@@ -12,24 +12,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
 from allocator import as_qgis_process
-
-ROOT = Path(__file__).resolve().parents[1]
-_PKG_PARENT = ROOT / "build" / "pkg"
+from package import expose_package
 
 
 def _import_core():
-    """Import the plugin's core as ``landslide_susceptibility.core`` (the folder is the package)."""
-    _PKG_PARENT.mkdir(parents=True, exist_ok=True)
-    link = _PKG_PARENT / "landslide_susceptibility"
-    if not link.exists():
-        link.symlink_to(ROOT, target_is_directory=True)
-    sys.path.insert(0, str(_PKG_PARENT))
+    """The plugin's core modules this benchmark uses."""
+    expose_package()
     from landslide_susceptibility.core import pinn, synthetic_table, validation
 
     return pinn, synthetic_table, validation
@@ -65,7 +57,7 @@ def main() -> None:
         pga=attrs["pga"], x=attrs["x"], y=attrs["y"],
     )
     config = pinn.PINNConfig(epochs=args.epochs, threads=args.threads, device=args.device, workers=args.workers)
-    config = pinn.resolve_depth(config, args.units)
+    config = pinn.resolve_config(config, args.units)
     import torch
 
     threads = args.threads or (1 if args.workers > 1 else torch.get_num_threads())
@@ -73,6 +65,7 @@ def main() -> None:
           f"{frame[attrs['label']].mean():.1%} landslides; torch {torch.__version__}, {args.workers} worker(s) × "
           f"{threads} torch thread(s), device {args.device}, {os.cpu_count()} CPUs")
     print(f"config: depth {config.depth} × width {config.width}, dropout {config.dropout}, batch {config.batch_size}, "
+          f"Adam from {config.learning_rate:g}, "
           f"{config.epochs} epochs, vectorised groups of ≤ {config.max_members} networks")
 
     load = os.getloadavg()[0]

@@ -19,20 +19,13 @@ from __future__ import annotations
 
 import argparse
 import resource
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from allocator import as_qgis_process
+from package import ROOT, expose_package
 
-ROOT = Path(__file__).resolve().parents[1]
-PACKAGE = "landslide_susceptibility"
-_pkg = ROOT / "build" / "pkg"
-if not (_pkg / PACKAGE).exists():
-    _pkg.mkdir(parents=True, exist_ok=True)
-    (_pkg / PACKAGE).symlink_to(ROOT, target_is_directory=True)
-sys.path.insert(0, str(_pkg))
+expose_package()
 
 import torch  # noqa: E402
 

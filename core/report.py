@@ -223,7 +223,8 @@ def pinn_report(result, label: np.ndarray, maps: Optional[dict] = None, source: 
         "PGA, into the susceptibility. Metrics are on the test split, never used for training or model choice. "
         f"Network: {config.depth} hidden block(s) of {config.width}"
         + (", a linear path from the inputs" if config.linear_path else "")
-        + f", dropout {config.dropout:g}, {config.epochs} epochs; probability: {probability}."
+        + f", dropout {config.dropout:g}, {config.epochs} epochs from a learning rate of {config.learning_rate:g}; "
+        f"probability: {probability}."
     )
     rep.heading("Metrics")
     rows = [_metric_row("PINN (hold-out test split)", metrics["test"])]

@@ -380,6 +380,32 @@ def create_demo_region(
     return region
 
 
+def region_unit_table(region: DemoRegion) -> tuple:
+    """The demo region as a slope-unit table and its truth, in the same row order.
+
+    The table (a GeoDataFrame) holds the mean of each of :data:`CONTINUOUS_LAYERS` (``<name>_mean``; slope in
+    degrees, PGA in g), the majority geology (``geology_maj``), the landslide label and count
+    (:func:`.aggregate.aggregate_slope_units`) and ``x``, ``y``: a point inside each unit (map units). The truth
+    (a DataFrame indexed by ``su_id``) holds the true C/t, φ, a_c, D and failure probability.
+    """
+    import geopandas as gpd
+    import pandas as pd
+
+    from .aggregate import RasterSource, aggregate_slope_units
+
+    table = aggregate_slope_units(
+        gpd.read_file(region.slope_units),
+        [RasterSource(str(region.rasters[name]), name) for name in CONTINUOUS_LAYERS],
+        [RasterSource(str(region.rasters["geology"]), "geology")],
+        inventory=gpd.read_file(region.landslides),
+        statistics=["mean"],
+    ).frame
+    point = table.geometry.representative_point()
+    table["x"], table["y"] = point.x, point.y
+    truth = pd.read_csv(region.truth).set_index("su_id").loc[table["su_id"]]
+    return table, truth
+
+
 def _landslide_polygons(labels, units, failed, slope, terrain, transform, cs, rng) -> dict:
     """One to three downslope ellipses per failed unit, centred on steep cells of the unit, clipped to it."""
     from shapely import affinity

@@ -353,10 +353,20 @@ def test_an_error_in_one_worker_stops_them_all(small, monkeypatch):
     assert time.monotonic() - started < 5.0  # 500 epochs of the hold-out model alone take about 8 s
 
 
-def test_depth_follows_the_table_size_and_older_model_files_load():
-    assert pinn.resolve_depth(pinn.PINNConfig(), 9_999).depth == 0
-    assert pinn.resolve_depth(pinn.PINNConfig(), 10_000).depth == pinn.PAPER_DEPTH
-    assert pinn.resolve_depth(pinn.PINNConfig(depth=3), 50).depth == 3
+def test_depth_and_learning_rate_follow_the_table_size_and_older_model_files_load():
+    small, large = pinn.resolve_config(pinn.PINNConfig(), 9_999), pinn.resolve_config(pinn.PINNConfig(), 10_000)
+    assert (small.depth, small.learning_rate, small.prior_weight) == (
+        0, pinn.LINEAR_LEARNING_RATE, pinn.LINEAR_PRIOR_WEIGHT
+    )
+    assert (large.depth, large.learning_rate, large.prior_weight) == (
+        pinn.PAPER_DEPTH, pinn.PAPER_LEARNING_RATE, pinn.DEEP_PRIOR_WEIGHT
+    )
+    assert pinn.resolve_config(pinn.PINNConfig(depth=3), 50).learning_rate == pinn.PAPER_LEARNING_RATE
+    assert pinn.resolve_config(pinn.PINNConfig(depth=0, learning_rate=0.5), 50_000).learning_rate == 0.5
+    with pytest.raises(ValueError, match="learning_rate must be > 0"):
+        pinn.PINNConfig(learning_rate=0.0)
+    with pytest.raises(ValueError, match="prior_weight must be ≥ 0"):
+        pinn.PINNConfig(prior_weight=-1.0)
     assert pinn.PINNConfig.from_dict({"depth": 15}).linear_path is False  # written before the linear path
     with pytest.raises(ValueError, match="depth must be a whole number ≥ 0"):
         pinn.PINNConfig(depth=-1)
