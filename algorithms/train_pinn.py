@@ -241,6 +241,8 @@ class TrainPINN(LandslideAlgorithm):
             progress=core_progress(feedback),
         )
 
+        for warning in result.metrics["warnings"]:
+            feedback.pushWarning(warning)
         outputs = result.outputs.rename(columns=_RENAME)
         outputs = outputs.rename(columns={
             f"{q}_p{p:02d}": f"{_BOOT_PREFIX[q]}_p{p:02d}" for q in _BOOT_PREFIX for p in (5, 50, 95)

@@ -1091,17 +1091,33 @@ class PINNResult:
     (out-of-fold susceptibility), ``<prefix>_pred`` and ``<prefix>_confusion`` (prefixes in :data:`CV_PREFIX`);
     with bootstraps ``<quantity>_p05/_p50/_p95`` for :data:`BOOTSTRAP_QUANTITIES`.
     ``metrics``: JSON-ready dict: ``test`` (hold-out AUC, balanced accuracy, F1, threshold, counts),
-    ``best_epoch``, ``cv`` (per scheme: per-fold metrics, ``auc`` list, ``auc_mean/min/max``), ``bootstrap``
-    (``test_auc`` per member on its out-of-sample units, summary) and ``baseline`` (the logistic regression's
-    hold-out metrics and per-fold AUCs). ``history``: per stage (``holdout``, each CV scheme, ``bootstrap``)
-    ``loss`` (mean training loss) and ``val_auc`` per member and epoch, ``best_epoch`` per member and
-    ``group_seconds`` (wall time of each vectorised group).
+    ``best_epoch``, ``warnings`` (sentences for the user), ``cv`` (per scheme: per-fold metrics, ``auc`` list,
+    ``auc_mean/min/max``), ``bootstrap`` (``test_auc`` per member on its out-of-sample units, summary) and
+    ``baseline`` (the logistic regression's hold-out metrics and per-fold AUCs). ``history``: per stage
+    (``holdout``, each CV scheme, ``bootstrap``) ``loss`` (mean training loss) and ``val_auc`` per member and
+    epoch, ``best_epoch`` per member and ``group_seconds`` (wall time of each vectorised group).
     """
 
     model: PINNModel
     outputs: pd.DataFrame
     metrics: dict
     history: dict
+
+
+def early_selection_warning(val_auc: np.ndarray, best_epoch: int, y_val: np.ndarray) -> Optional[str]:
+    """A warning when a model was kept within the first 5 % of at least 20 epochs, else None: its C/t and φ have
+    then barely moved from their starting values. ``val_auc``: validation AUC per epoch; ``best_epoch``: the
+    epoch kept (1-based); ``y_val``: validation labels."""
+    epochs = len(val_auc)
+    if epochs < 20 or not 1 <= best_epoch <= max(1, epochs // 20):
+        return None
+    n_pos = int(np.count_nonzero(y_val))
+    return (
+        f"the hold-out model was kept at epoch {best_epoch} of {epochs}, where its validation AUC peaked "
+        f"({val_auc[best_epoch - 1]:.3f} on {n_pos} landslide and {y_val.size - n_pos} other units): its C/t and φ "
+        "have barely moved from their starting values, so their maps say little. A validation AUC on so few "
+        "landslides is noisy; with more units, or the median maps of bootstraps, the parameters are steadier"
+    )
 
 
 def _validation_schemes(validation) -> list:
@@ -1256,9 +1272,12 @@ def _train(
 
     base_p = _baseline_scores(encoding, member.scaler, table, y, holdout)
     base_thr = threshold_nearest_corner(y[holdout.val], base_p[holdout.val])
+    best_epoch = int(group.best_epoch[0])
+    warning = early_selection_warning(group.val_auc[0], best_epoch, y[holdout.val])
     metrics: dict = {
         "test": test.to_dict(),
-        "best_epoch": int(group.best_epoch[0]),
+        "best_epoch": best_epoch,
+        "warnings": [warning] if warning else [],
         "depth": int(config.depth),
         "cv": {},
         "baseline": {"test": classification_metrics(y[holdout.test], base_p[holdout.test], base_thr).to_dict()},

@@ -226,6 +226,8 @@ def pinn_report(result, label: np.ndarray, maps: Optional[dict] = None, source: 
         + f", dropout {config.dropout:g}, {config.epochs} epochs from a learning rate of {config.learning_rate:g}; "
         f"probability: {probability}."
     )
+    for warning in metrics.get("warnings", []):
+        rep.paragraph(f"Warning: {warning}.")
     rep.heading("Metrics")
     rows = [_metric_row("PINN (hold-out test split)", metrics["test"])]
     if "test" in metrics.get("baseline", {}):

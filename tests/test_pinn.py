@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 from dataclasses import replace
 
@@ -14,6 +15,7 @@ from scipy.stats import spearmanr
 from landslide_susceptibility.core import physics, pinn, synthetic_table
 from landslide_susceptibility.core.model_io import ModelFile, load_model, save_model
 from landslide_susceptibility.core.progress import Cancelled
+from landslide_susceptibility.core.report import pinn_report
 from landslide_susceptibility.core.validation import roc_auc, spatial_folds, threshold_nearest_corner
 
 # Small networks: the properties tested here do not depend on the paper's depth of 15 hidden blocks.
@@ -162,6 +164,18 @@ def test_unseen_geology_and_missing_features_at_prediction(frame, trained):
     fewer = pinn.PINNData.from_frame(frame, ["slope_deg"], ["geology"], slope="slope_deg", pga="pga_g")
     with pytest.raises(ValueError, match=r"lacks the model's feature.*'eastness'"):
         trained.model.predict(fewer)
+
+
+def test_a_model_kept_in_its_first_epochs_is_flagged(frame, trained):
+    val_auc, y_val = np.linspace(0.80, 0.70, 100), np.r_[np.ones(31), np.zeros(130)]
+    warning = pinn.early_selection_warning(val_auc, 1, y_val)
+    assert "kept at epoch 1 of 100" in warning and "(0.800 on 31 landslide and 130 other units)" in warning
+    assert pinn.early_selection_warning(val_auc, 6, y_val) is None
+    assert pinn.early_selection_warning(val_auc[:19], 1, y_val) is None  # too few epochs to tell
+    assert trained.metrics["best_epoch"] > 5 and trained.metrics["warnings"] == []
+    flagged = replace(trained, metrics={**trained.metrics, "warnings": [warning]})
+    page = pinn_report(flagged, as_data(frame).label).to_html()
+    assert html.escape(f"Warning: {warning}.") in page
 
 
 def test_model_file_checks(trained):
