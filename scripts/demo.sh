@@ -18,6 +18,8 @@ run() {  # run NAME ALGORITHM PARAMS... ; keeps the JSON results in $OUT/<name>.
     "$QP" --json run "$alg" -- "$@" > "$OUT/$name.json" 2> "$OUT/$name.log" || {
         echo "FAILED: $alg (see $OUT/$name.log)"; tail -5 "$OUT/$name.log"; exit 1; }
     echo "   $alg: $(( $(date +%s) - t0 )) s"
+    python3 -c "import json,sys; [print('   warning:', w) for w in json.load(open(sys.argv[1]))['log'].get('warning', [])]" \
+        "$OUT/$name.json"
 }
 result() { python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results']; print(r[sys.argv[2]])" "$OUT/$1.json" "$2"; }
 
@@ -42,10 +44,10 @@ for f in slope eastness northness plan_curvature profile_curvature precipitation
     features+=(FEATURES="${f}_mean")
 done
 
-step "4. PINN with spatial 5-fold cross-validation"
+step "4. PINN with spatial 5-fold cross-validation and 20 bootstraps (percentile maps of C/t, φ, a_c)"
 run pinn landslide:trainpinn INPUT="$OUT/slope_unit_table.gpkg" "${features[@]}" CATEGORICAL_FEATURES=geology_maj \
     LABEL_FIELD=landslide SLOPE_FIELD=slope_mean PGA_FIELD=pga_mean PGA_UNITS=0 VALIDATION=2 FOLDS=5 EPOCHS=100 \
-    OUTPUT="$OUT/pinn.gpkg" MODEL="$OUT/pinn.lsm" REPORT="$OUT/pinn_report.html"
+    BOOTSTRAPS=20 OUTPUT="$OUT/pinn.gpkg" MODEL="$OUT/pinn.lsm" REPORT="$OUT/pinn_report.html"
 
 step "5. SNN (Level 2 over six features, Pythagorean tiling split, the authors' schedule)"
 run snn landslide:trainsnn INPUT="$OUT/slope_unit_table.gpkg" FEATURES=slope_mean FEATURES=pga_mean \
