@@ -157,8 +157,8 @@ class PINNConfig:
     ``depth`` hidden blocks of ``width`` units plus the 2-unit output block (the paper's 16 blocks; None: by table
     size, see :func:`resolve_config`), with ``linear_path`` a linear map of the inputs added to the output block;
     ``learning_rate`` (None: by depth, see :func:`resolve_config`) decays ×``decay_rate`` every ``decay_steps``
-    minibatch steps; ``class_weight`` multiplies the
-    loss of landslide units (the authors' code uses 5); ``physics_mode`` is one of
+    minibatch steps; ``prior_weight`` weighs the prior on the head outputs (None: by depth); ``class_weight``
+    multiplies the loss of landslide units (the authors' code uses 5); ``physics_mode`` is one of
     :data:`.physics.PHYSICS_MODES`; ``split`` is the hold-out train/validation/test share; ``val_fraction`` is
     the share of each fold's (or bootstrap sample's) training rows kept for model selection.
     Computation: ``device`` is "auto" (a CUDA GPU when present), "cpu" or "cuda"; ``max_members`` networks are
@@ -1192,7 +1192,7 @@ def train_pinn(
 
 
 def resolve_config(config: PINNConfig, n_units: int) -> PINNConfig:
-    """``config`` with a definite depth and learning rate.
+    """``config`` with a definite depth, learning rate and prior weight.
 
     ``depth=None`` becomes :data:`PAPER_DEPTH` for tables of at least :data:`DEEP_MIN_UNITS` units (the paper's
     16,533) and 0 for smaller ones, where the deep network overfits landslide labels (measured on the demo
