@@ -1,7 +1,12 @@
 """Parameters, configuration and numeric outputs shared by the two SNN training algorithms (slope units and
 pixels)."""
 
-from qgis.core import QgsProcessingOutputNumber, QgsProcessingParameterEnum, QgsProcessingParameterNumber
+from qgis.core import (
+    QgsApplication,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterNumber,
+)
 
 from .base import DEVICE_LABELS
 from .compat import NUMBER_INTEGER
@@ -34,11 +39,22 @@ def add_schedule(alg) -> None:
 
 
 def add_seed_and_device(alg) -> None:
-    """SEED and DEVICE (advanced)."""
+    """SEED, DEVICE and THREADS (advanced)."""
     alg.add(QgsProcessingParameterNumber(alg.SEED, "Random seed", NUMBER_INTEGER, 0),
             "The same seed gives the same model on the CPU.")  # fmt: skip
     alg.add(QgsProcessingParameterEnum(alg.DEVICE, "Device", DEVICE_LABELS, defaultValue=0),
             "Where the batched networks are trained.", advanced=True)  # fmt: skip
+    alg.add(QgsProcessingParameterNumber(alg.THREADS, "CPU threads", NUMBER_INTEGER, 0, minValue=0),
+            "Threads torch uses on the CPU. 0: QGIS's 'Max cores to use' (Settings ▸ Options ▸ Rendering) when "
+            "set, else torch's default (every core). 1 is fastest when other jobs keep the machine busy.",
+            advanced=True)  # fmt: skip
+
+
+def torch_threads(alg, parameters, context) -> int:
+    """THREADS resolved: itself when > 0, else QGIS's maximum number of threads when the user set one, else 0
+    (torch's default)."""
+    threads = alg.parameterAsInt(parameters, alg.THREADS, context)
+    return threads if threads > 0 else max(QgsApplication.maxThreads(), 0)
 
 
 def add_comparison_outputs(alg, extra=()) -> None:
@@ -47,17 +63,20 @@ def add_comparison_outputs(alg, extra=()) -> None:
         alg.addOutput(QgsProcessingOutputNumber(key, label))
 
 
-def snn_config(alg, parameters, context, **extra):
-    """The SNNConfig of the algorithm's LEVEL, schedule, SEED and DEVICE (the core resolves 'auto'), plus
-    ``extra`` settings."""
+def snn_config(alg, parameters, context, feedback, **extra):
+    """The SNNConfig of the algorithm's LEVEL, schedule, SEED, DEVICE (the core resolves 'auto') and THREADS
+    (logged), plus ``extra`` settings."""
     from ..core.snn import SNNConfig
 
+    threads = torch_threads(alg, parameters, context)
+    feedback.pushInfo(f"torch CPU threads: {threads or 'torch default'}")
     return SNNConfig(
         level=alg.parameterAsInt(parameters, alg.LEVEL, context),
         tournament_models=alg.parameterAsInt(parameters, alg.TOURNAMENT_MODELS, context),
         fkd_iterations=alg.parameterAsInt(parameters, alg.FKD_ITERATIONS, context),
         seed=alg.parameterAsInt(parameters, alg.SEED, context),
         device=("auto", "cpu", "cuda")[alg.parameterAsEnum(parameters, alg.DEVICE, context)],
+        threads=threads,
         **extra,
     )
 

@@ -63,6 +63,7 @@ class TrainSNN(LandslideAlgorithm):
     FKD_ITERATIONS = "FKD_ITERATIONS"
     SEED = "SEED"
     DEVICE = "DEVICE"
+    THREADS = "THREADS"
     OUTPUT = "OUTPUT"
     MODEL = "MODEL"
     REPORT = "REPORT"
@@ -104,7 +105,7 @@ class TrainSNN(LandslideAlgorithm):
         frame = read_vector(self, parameters, self.INPUT, context, feedback)
         report_path = self.parameterAsFileOutput(parameters, self.REPORT, context)
         points = frame.geometry.representative_point()
-        config = snn_config(self, parameters, context)
+        config = snn_config(self, parameters, context, feedback)
         run = train_snn_units(
             frame,
             self.parameterAsFields(parameters, self.FEATURES, context),

@@ -63,6 +63,7 @@ class TrainSNNRaster(LandslideAlgorithm):
     MAX_SAMPLES = "MAX_SAMPLES"
     SEED = "SEED"
     DEVICE = "DEVICE"
+    THREADS = "THREADS"
     JACOBIAN = "JACOBIAN"
     OUTPUT = "OUTPUT"
     MODEL = "MODEL"
@@ -129,7 +130,7 @@ class TrainSNNRaster(LandslideAlgorithm):
         mask = mask_layer.source() if mask_layer is not None else None
         report_path = self.parameterAsFileOutput(parameters, self.REPORT, context)
         jacobian = JACOBIAN_DTYPES[self.parameterAsEnum(parameters, self.JACOBIAN, context)]
-        config = snn_config(self, parameters, context, jacobian_dtype=jacobian)
+        config = snn_config(self, parameters, context, feedback, jacobian_dtype=jacobian)
         output = self.layer_destination(parameters, self.OUTPUT, context, "tif")
         check_output_path(output, [*(b.path for b in bands), mask])
         progress = core_progress(feedback)

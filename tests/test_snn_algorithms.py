@@ -27,7 +27,7 @@ def trained(qgis_run, shared_data, tmp_path_factory):
     units = shared_data / "sz_northeast_india" / "input_variables.shp"
     run = qgis_run(
         "landslide:trainsnn",
-        {"INPUT": units, "FEATURES": FEATURES, "LABEL_FIELD": "y", "LEVEL": 2, "SPLIT": 0, **QUICK,
+        {"INPUT": units, "FEATURES": FEATURES, "LABEL_FIELD": "y", "LEVEL": 2, "SPLIT": 0, **QUICK, "THREADS": 1,
          "OUTPUT": tmp / "snn.gpkg", "MODEL": tmp / "snn.lsm", "REPORT": tmp / "snn.html"},
     )  # fmt: skip
     assert run.returncode == 0, run.log
@@ -36,6 +36,7 @@ def trained(qgis_run, shared_data, tmp_path_factory):
 
 def test_outputs_are_additive_and_complete(trained):
     res = trained["run"].results
+    assert "torch CPU threads: 1" in trained["run"].json["log"]["info"]
     for key in ("AUC", "AUC_TEACHER", "AUC_LOGISTIC", "AUC_LIKELIHOOD_RATIO"):
         assert 0.0 <= res[key] <= 1.0, key
     layer = gpd.read_file(res["OUTPUT"])

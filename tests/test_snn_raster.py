@@ -102,6 +102,7 @@ def test_training_raster_is_on_the_grid_with_nodata_where_masked(trained, region
     from qgis.core import QgsRasterLayer
 
     res = trained.results
+    assert "torch CPU threads: torch default" in trained.json["log"]["info"]  # THREADS 0, no QGIS max set
     st, profile = _read(res["OUTPUT"])
     _, reference = _read(region["rasters"]["slope"])
     assert st.shape == (96, 96) and profile["dtype"] == "float32"
