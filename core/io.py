@@ -1,4 +1,5 @@
-"""File output helpers: every file is written under a temporary name and moved into place when complete."""
+"""File helpers: every file is written under a temporary name and moved into place when complete; the raster grid
+(:class:`Grid`) that raster readers and writers share."""
 
 from __future__ import annotations
 
@@ -6,10 +7,45 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
+
+
+def raster_bounds(transform, height: int, width: int) -> tuple:
+    """(left, bottom, right, top) in map units of a ``height`` × ``width`` raster with affine ``transform``."""
+    xs, ys = transform * (np.array([0, width, 0, width]), np.array([0, 0, height, height]))
+    return (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A raster grid: CRS (rasterio ``CRS``), affine ``transform``, rows and columns."""
+
+    crs: object
+    transform: object
+    height: int
+    width: int
+
+    @property
+    def shape(self) -> tuple:
+        return (self.height, self.width)
+
+    @property
+    def cell_size(self) -> float:
+        """Mean edge length of a cell, in map units."""
+        return 0.5 * (abs(self.transform.a) + abs(self.transform.e))
+
+    def bounds(self) -> tuple:
+        """(left, bottom, right, top) in map units."""
+        return raster_bounds(self.transform, self.height, self.width)
+
+    def holds(self, crs, transform, height: int, width: int) -> bool:
+        """Whether a raster with these properties lies on this grid (``crs`` None: taken as this CRS)."""
+        same_crs = crs is None or crs == self.crs
+        return same_crs and (height, width) == self.shape and transform.almost_equals(self.transform, precision=1e-9)
 
 
 @contextlib.contextmanager

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import physics
+from .io import Grid, raster_bounds
 from .progress import Progress, report
 from .units import check_pga_g, pga_to_g, pga_unit
 
@@ -247,33 +248,12 @@ class NewmarkMaps:
         return {name: values for name, values in maps.items() if values is not None}
 
 
-@dataclass(frozen=True)
-class _Grid:
-    transform: object
-    crs: object
-    height: int
-    width: int
-    label: str
-
-    @property
-    def shape(self) -> tuple:
-        return (self.height, self.width)
-
-    def bounds(self) -> tuple:
-        return _bounds(self.transform, self.height, self.width)
-
-
 @dataclass(frozen=True, eq=False)
 class _Band:
     values: np.ndarray
     transform: object
     crs: object
     path: str
-
-
-def _bounds(transform, height: int, width: int) -> tuple:
-    xs, ys = transform * (np.array([0, width, 0, width]), np.array([0, 0, height, height]))
-    return (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
 
 
 def _read_band(path: PathLike, label: str) -> _Band:
@@ -289,7 +269,7 @@ def _read_band(path: PathLike, label: str) -> _Band:
         raise ValueError(f"{label}: cannot read {path} as a raster ({exc})") from exc
 
 
-def _same_grid(band: _Band, grid: _Grid) -> bool:
+def _same_grid(band: _Band, grid: Grid) -> bool:
     return band.values.shape == grid.shape and band.transform.almost_equals(grid.transform, precision=1e-9)
 
 
@@ -304,7 +284,7 @@ def _overlaps(a: tuple, b: tuple) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def _onto_grid(path: PathLike, label: str, grid: _Grid, method: str, warnings: list) -> np.ndarray:
+def _onto_grid(path: PathLike, label: str, grid: Grid, grid_label: str, method: str, warnings: list) -> np.ndarray:
     """Raster ``path`` resampled onto ``grid`` by ``"nearest"`` cell or ``"bilinear"`` interpolation (NaN outside).
 
     A raster without a CRS is taken to be in the grid's CRS when it lies on the grid itself or has the grid's
@@ -317,18 +297,18 @@ def _onto_grid(path: PathLike, label: str, grid: _Grid, method: str, warnings: l
     if src_crs is None:
         if _same_grid(band, grid):
             warnings.append(
-                f"{label} ({band.path}) has no CRS; its size and transform match those of {grid.label}, "
+                f"{label} ({band.path}) has no CRS; its size and transform match those of {grid_label}, "
                 "so it is taken as aligned with it"
             )
             return band.values
-        box = _bounds(band.transform, *band.values.shape)
+        box = raster_bounds(band.transform, *band.values.shape)
         if not (_same_cell_size(band.transform, grid.transform) and _overlaps(box, grid.bounds())):
             raise ValueError(
-                f"{label} ({band.path}) has no CRS and does not fit the grid of {grid.label} (neither its size and "
+                f"{label} ({band.path}) has no CRS and does not fit the grid of {grid_label} (neither its size and "
                 "transform nor its cell size and extent): assign its CRS first (e.g. with gdal:assignprojection)"
             )
         warnings.append(
-            f"{label} ({band.path}) has no CRS; it has the cell size of {grid.label} (within 1%) and overlaps "
+            f"{label} ({band.path}) has no CRS; it has the cell size of {grid_label} (within 1%) and overlaps "
             f"it, so it is taken to be in the same CRS ({grid.crs.to_string()})"
         )
         src_crs = grid.crs
@@ -361,7 +341,7 @@ def _check_range(values: np.ndarray, label: str, low: float, high: float, hint: 
         )
 
 
-def _cell_centres_lonlat(grid: _Grid, rows: np.ndarray, cols: np.ndarray) -> tuple:
+def _cell_centres_lonlat(grid: Grid, rows: np.ndarray, cols: np.ndarray) -> tuple:
     xs, ys = grid.transform * (cols + 0.5, rows + 0.5)
     if grid.crs.to_epsg() == 4326:
         return xs, ys
@@ -371,7 +351,7 @@ def _cell_centres_lonlat(grid: _Grid, rows: np.ndarray, cols: np.ndarray) -> tup
     return np.asarray(lon), np.asarray(lat)
 
 
-def _shakemap_onto_grid(path: PathLike, grid: _Grid, needed: np.ndarray) -> np.ndarray:
+def _shakemap_onto_grid(path: PathLike, grid: Grid, needed: np.ndarray) -> np.ndarray:
     """ShakeMap PGA in g, bilinear at the centre of every ``needed`` cell; ``ValueError`` if it does not cover them."""
     from .shakemap import read_shakemap_grid
 
@@ -402,13 +382,13 @@ def _fill(values: np.ndarray, fill: Optional[float]) -> np.ndarray:
 
 
 def _read_slopes(inputs: RasterInputs) -> tuple:
-    """(slopes stacked as (k, rows, cols) in degrees, the grid)."""
+    """(slopes stacked as (k, rows, cols) in degrees, the grid, the name of the raster that defines it)."""
     paths = list(inputs.slope_quantiles) if inputs.quantile_mode else [inputs.slope]
     label = "slope-quantile raster 1" if inputs.quantile_mode else "slope raster"
     first = _read_band(paths[0], label)
     if first.crs is None:
         raise ValueError(f"the {label} ({first.path}) has no CRS: assign one first (e.g. with gdal:assignprojection)")
-    grid = _Grid(first.transform, first.crs, *first.values.shape, label=f"the {label}")
+    grid = Grid(first.crs, first.transform, *first.values.shape)
     slopes = [first.values]
     for k, path in enumerate(paths[1:], start=2):
         band = _read_band(path, f"slope-quantile raster {k}")
@@ -426,7 +406,7 @@ def _read_slopes(inputs: RasterInputs) -> tuple:
     )
     what = "slope quantiles (degrees)" if inputs.quantile_mode else "slope (degrees)"
     _check_range(stack, what, 0.0, 90.0, hint)
-    return stack, grid
+    return stack, grid, f"the {label}"
 
 
 def newmark_maps(inputs: RasterInputs, progress: Optional[Progress] = None) -> NewmarkMaps:
@@ -440,22 +420,23 @@ def newmark_maps(inputs: RasterInputs, progress: Optional[Progress] = None) -> N
     inputs.check()
     warnings: list = []
     report(progress, 0.0, "reading the slope rasters")
-    slopes, grid = _read_slopes(inputs)
+    slopes, grid, grid_label = _read_slopes(inputs)
     needed = ~np.isnan(slopes).all(axis=0)
+
+    def onto(path: PathLike, label: str, method: str) -> np.ndarray:
+        return _onto_grid(path, label, grid, grid_label, method, warnings)
 
     report(progress, 0.3, "bringing the strength rasters onto the slope grid")
     if inputs.cohesion is not None:
-        strength = _onto_grid(inputs.cohesion, "cohesion raster", grid, "nearest", warnings) * inputs.cohesion_scale
+        strength = onto(inputs.cohesion, "cohesion raster", "nearest") * inputs.cohesion_scale
         _check_range(strength, "cohesion (kPa)", 0.0, math.inf, f" after scaling by {inputs.cohesion_scale:g}")
         strength = _fill(strength, inputs.nodata_cohesion)
         thickness = inputs.thickness_m
     else:
-        strength = _fill(_onto_grid(inputs.ct, "C/t raster", grid, "nearest", warnings), inputs.nodata_cohesion)
+        strength = _fill(onto(inputs.ct, "C/t raster", "nearest"), inputs.nodata_cohesion)
         _check_range(strength, "C/t (kPa/m)", 0.0, math.inf)
         thickness = 1.0
-    friction = _fill(
-        _onto_grid(inputs.friction, "friction raster", grid, "nearest", warnings), inputs.nodata_friction_deg
-    )
+    friction = _fill(onto(inputs.friction, "friction raster", "nearest"), inputs.nodata_friction_deg)
     with np.errstate(invalid="ignore"):
         bad_friction = (friction <= 0) | (friction >= 90)
     if bad_friction.any():
@@ -469,7 +450,7 @@ def newmark_maps(inputs: RasterInputs, progress: Optional[Progress] = None) -> N
         pga_g = _shakemap_onto_grid(inputs.shakemap, grid, needed)
     else:
         unit = pga_unit(inputs.pga_unit)
-        pga_g = pga_to_g(_onto_grid(inputs.pga, "PGA raster", grid, "bilinear", warnings), unit)
+        pga_g = pga_to_g(onto(inputs.pga, "PGA raster", "bilinear"), unit)
         if np.isnan(pga_g[needed]).all():
             raise ValueError(f"the PGA raster {inputs.pga} has no values over the cells with slope data")
         check_pga_g(pga_g, unit, name="PGA raster")

@@ -20,6 +20,7 @@ from typing import Optional, Union
 import numpy as np
 import pandas as pd
 
+from .io import Grid
 from .model_io import ModelFile
 from .progress import Progress, report, scaled
 
@@ -40,37 +41,6 @@ class RasterBand:
     path: str
     name: str
     band: int = 1
-
-
-@dataclass(frozen=True)
-class Grid:
-    """A north-up raster grid: CRS (rasterio ``CRS``), affine ``transform``, rows and columns."""
-
-    crs: object
-    transform: object
-    height: int
-    width: int
-
-    @property
-    def shape(self) -> tuple:
-        return (self.height, self.width)
-
-    @property
-    def cell_size(self) -> float:
-        """Mean edge length of a cell, in map units."""
-        return 0.5 * (abs(self.transform.a) + abs(self.transform.e))
-
-    def bounds(self) -> tuple:
-        """(left, bottom, right, top) in map units."""
-        t = self.transform
-        xs = (t.c, t.c + t.a * self.width)
-        ys = (t.f, t.f + t.e * self.height)
-        return (min(xs), min(ys), max(xs), max(ys))
-
-    def holds(self, crs, transform, height: int, width: int) -> bool:
-        """Whether a raster with these properties lies on this grid (``crs`` None: taken as this CRS)."""
-        same_crs = crs is None or crs == self.crs
-        return same_crs and (height, width) == self.shape and transform.almost_equals(self.transform, precision=1e-9)
 
 
 def raster_bands(sources: Sequence) -> list:
