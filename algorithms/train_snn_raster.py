@@ -109,7 +109,6 @@ class TrainSNNRaster(LandslideAlgorithm):
         ))  # fmt: skip
 
     def process(self, parameters, context, feedback):
-
         from ..core.model_io import save_model
         from ..core.progress import scaled
         from ..core.report import snn_report

@@ -155,13 +155,14 @@ def _predict_pinn(model_file, units, scenario: Optional[Scenario], progress) -> 
 
 def _predict_snn(model_file, units, progress) -> Prediction:
     from .snn import SNNModel, primary_control
+    from .snn_raster import is_pixel_model
     from .snn_units import contribution_field
 
     model = SNNModel.from_model_file(model_file)
     missing = [f for f in model.input_names if f not in units.columns]
     if missing:
         hint = ""
-        if model_file.meta.get("mode") == "pixel":
+        if is_pixel_model(model_file):
             hint = " (the model was trained on pixels, 'Train SNN on rasters': give it the raster stack, RASTERS)"
         raise ValueError(
             f"the units lack field(s) {', '.join(map(repr, missing))} that the SNN needs; it was trained on "
