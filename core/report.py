@@ -205,6 +205,7 @@ def _metric_row(name: str, metrics: dict) -> dict:
 def pinn_report(result, label: np.ndarray, maps: Optional[dict] = None, source: str = "") -> Report:
     """The report of a PINN training run (:class:`.pinn.PINNResult`); ``label`` is the 0/1 label per unit and
     ``maps`` optional PNG maps (caption → bytes) drawn by the caller."""
+    from .pinn import selection_start
     from .validation import roc_curve
 
     out = result.outputs
@@ -224,10 +225,9 @@ def pinn_report(result, label: np.ndarray, maps: Optional[dict] = None, source: 
         f"Network: {config.depth} hidden block(s) of {config.width}"
         + (", a linear path from the inputs" if config.linear_path else "")
         + f", dropout {config.dropout:g}, {config.epochs} epochs from a learning rate of {config.learning_rate:g}; "
-        f"probability: {probability}."
+        f"probability: {probability}. The network was kept at epoch {metrics['best_epoch']}, where its "
+        f"validation AUC was highest from epoch {selection_start(config)} on."
     )
-    for warning in metrics.get("warnings", []):
-        rep.paragraph(f"Warning: {warning}.")
     rep.heading("Metrics")
     rows = [_metric_row("PINN (hold-out test split)", metrics["test"])]
     if "test" in metrics.get("baseline", {}):

@@ -123,8 +123,9 @@ def test_outputs_follow_the_physics_and_the_validation_threshold(frame, trained)
     assert set(out.loc[(out["pred"] == 1) & (y == 0), "confusion"]) == {"FP"}
     assert (out["split"].value_counts(normalize=True).round(2).to_dict()) == {"train": 0.7, "val": 0.15, "test": 0.15}
     history = trained.history["holdout"]
-    best = history["best_epoch"][0]
-    assert history["val_auc"][0][best - 1] == max(history["val_auc"][0])  # kept at its best validation epoch
+    best, start = history["best_epoch"][0], pinn.selection_start(trained.model.config)
+    assert start == 11 and best >= start
+    assert history["val_auc"][0][best - 1] == max(history["val_auc"][0][start - 1 :])  # best after the warm-up
 
 
 def test_reloaded_model_predicts_exactly_what_training_reported(frame, trained, tmp_path):
@@ -166,16 +167,19 @@ def test_unseen_geology_and_missing_features_at_prediction(frame, trained):
         trained.model.predict(fewer)
 
 
-def test_a_model_kept_in_its_first_epochs_is_flagged(frame, trained):
-    val_auc, y_val = np.linspace(0.80, 0.70, 100), np.r_[np.ones(31), np.zeros(130)]
-    warning = pinn.early_selection_warning(val_auc, 1, y_val)
-    assert "kept at epoch 1 of 100" in warning and "(0.800 on 31 landslide and 130 other units)" in warning
-    assert pinn.early_selection_warning(val_auc, 6, y_val) is None
-    assert pinn.early_selection_warning(val_auc[:19], 1, y_val) is None  # too few epochs to tell
-    assert trained.metrics["best_epoch"] > 5 and trained.metrics["warnings"] == []
-    flagged = replace(trained, metrics={**trained.metrics, "warnings": [warning]})
-    page = pinn_report(flagged, as_data(frame).label).to_html()
-    assert html.escape(f"Warning: {warning}.") in page
+def test_the_network_is_chosen_after_the_warm_up(small):
+    config = replace(TINY, epochs=12, depth=0, learning_rate=0.2)  # a coarse step: validation AUC wanders
+    results = {w: pinn.train_pinn(small, replace(config, selection_warmup=w)) for w in (0.0, 0.5)}
+    curve = np.asarray(results[0.0].history["holdout"]["val_auc"][0])
+    np.testing.assert_array_equal(results[0.5].history["holdout"]["val_auc"][0], curve)  # same training
+    assert results[0.0].metrics["best_epoch"] == np.argmax(curve) + 1
+    assert results[0.5].metrics["best_epoch"] == np.argmax(curve[6:]) + 7
+    assert np.argmax(curve) < 6, "the test needs a validation AUC that peaks in the warm-up"
+    late = results[0.5]
+    assert not np.array_equal(late.outputs["ac_g"], results[0.0].outputs["ac_g"])
+    page = pinn_report(late, small.label).to_html()
+    assert html.escape(f"kept at epoch {late.metrics['best_epoch']}, where its validation AUC was highest from "
+                       "epoch 7 on") in page
 
 
 def test_model_file_checks(trained):
@@ -224,7 +228,7 @@ def test_cross_validation_and_bootstraps(small):
         history = result.history[scheme]
         assert np.asarray(history["val_auc"]).shape == (3, TINY.epochs)
         for curve, best in zip(history["val_auc"], history["best_epoch"]):
-            assert curve[best - 1] == max(curve)  # each member keeps its own best epoch
+            assert curve[best - 1] == max(curve)  # each member keeps its own best epoch (4 epochs: no warm-up)
     for quantity in pinn.BOOTSTRAP_QUANTITIES:
         lo, mid, hi = (out[f"{quantity}_p{q:02d}"].to_numpy() for q in pinn.BOOTSTRAP_PERCENTILES)
         assert (lo <= mid).all() and (mid <= hi).all() and (hi > lo).any()
@@ -346,6 +350,8 @@ def test_bad_configurations():
         pinn.PINNConfig(device="tpu")
     with pytest.raises(ValueError, match="epochs"):
         pinn.PINNConfig(epochs=0)
+    with pytest.raises(ValueError, match=r"selection_warmup must lie in \[0, 1\)"):
+        pinn.PINNConfig(selection_warmup=1.0)
     config = pinn.PINNConfig(depth=3, split=[0.6, 0.2, 0.2])
     assert pinn.PINNConfig.from_dict(config.to_dict()) == config
 
@@ -381,6 +387,7 @@ def test_depth_and_learning_rate_follow_the_table_size_and_older_model_files_loa
         pinn.PINNConfig(learning_rate=0.0)
     with pytest.raises(ValueError, match="prior_weight must be ≥ 0"):
         pinn.PINNConfig(prior_weight=-1.0)
-    assert pinn.PINNConfig.from_dict({"depth": 15}).linear_path is False  # written before the linear path
+    old = pinn.PINNConfig.from_dict({"depth": 15})  # written before the linear path and the warm-up
+    assert old.linear_path is False and old.selection_warmup == 0.0
     with pytest.raises(ValueError, match="depth must be a whole number ≥ 0"):
         pinn.PINNConfig(depth=-1)

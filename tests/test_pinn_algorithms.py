@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import pickle
+import re
 
 import geopandas as gpd
 import numpy as np
@@ -44,7 +45,8 @@ def _train_params(path, out, **extra):
 def trained(qgis_run, table):
     out = table["tmp"] / "trained"
     out.mkdir()
-    params = _train_params(table["path"], out, VALIDATION=2, FOLDS=3, BOOTSTRAPS=2, DEPTH=2)
+    params = _train_params(table["path"], out, VALIDATION=2, FOLDS=3, BOOTSTRAPS=2, DEPTH=2,
+                           SELECTION_WARMUP=0.5)
     run = qgis_run("landslide:trainpinn", params)
     assert run.returncode == 0, run.log
     return run
@@ -83,10 +85,12 @@ def test_training_outputs(trained, table, qgis_app):
     assert model.meta["fields"]["slope"] == "slope_mean" and "pga_mean" not in model.meta["encoding"]["numeric"]
     config = model.meta["config"]
     assert (config["depth"], config["linear_path"], config["loss"], config["epochs"]) == (2, True, "scatter", 4)
+    assert config["selection_warmup"] == 0.5
     page = open(res["REPORT"], encoding="utf-8").read()
     assert page.count("data:image/png;base64") >= 8 and "logistic regression" in page
     text = html.unescape(page)
     assert "Network: 2 hidden block(s) of 64, a linear path from the inputs" in text and "Jibson's scatter" in text
+    assert re.search(r"kept at epoch [34], where its validation AUC was highest from epoch 3 on", text)
 
 
 def test_predict_reproduces_training_and_scenario_raises_shaking(qgis_run, trained, table):
