@@ -179,6 +179,7 @@ class TrainPINN(LandslideAlgorithm):
             ("AUC_CV_MIN", "Cross-validation AUC, min"),
             ("AUC_CV_MAX", "Cross-validation AUC, max"),
             ("AUC_LOGISTIC", "Logistic baseline AUC"),
+            ("AUC_CV_LOGISTIC", "Logistic baseline cross-validation AUC, mean"),
         ):
             self.addOutput(QgsProcessingOutputNumber(key, label))  # fmt: skip
 
@@ -272,6 +273,7 @@ class TrainPINN(LandslideAlgorithm):
 
         test = result.metrics["test"]
         cv = result.metrics.get("cv", {}).get(scheme, {})
+        cv_logistic = result.metrics["baseline"].get(scheme, {}).get("auc_mean")
         results = {
             self.OUTPUT: output,
             self.MODEL: model_path,
@@ -282,12 +284,13 @@ class TrainPINN(LandslideAlgorithm):
             "AUC_CV_MIN": cv.get("auc_min"),
             "AUC_CV_MAX": cv.get("auc_max"),
             "AUC_LOGISTIC": result.metrics["baseline"]["test"]["auc"],
+            "AUC_CV_LOGISTIC": cv_logistic,
         }
         feedback.pushInfo(
             f"test AUC {test['auc']:.3f} (logistic regression {results['AUC_LOGISTIC']:.3f}), balanced accuracy "
             f"{test['balanced_accuracy']:.3f}, F1 {test['f1']:.3f}"
-            + (f"; {scheme.replace('_', ' ')} AUC {cv['auc_mean']:.3f} ({cv['auc_min']:.3f}–{cv['auc_max']:.3f})"
-               if cv else "")
+            + (f"; {scheme.replace('_', ' ')} AUC {cv['auc_mean']:.3f} ({cv['auc_min']:.3f}–{cv['auc_max']:.3f}; "
+               f"logistic regression {cv_logistic:.3f})" if cv else "")
         )  # fmt: skip
         report_path = self.parameterAsFileOutput(parameters, self.REPORT, context)
         if report_path:

@@ -62,9 +62,9 @@ run scenario landslide:predict INPUT="$OUT/slope_unit_table.gpkg" MODEL="$OUT/pi
     REPORT="$OUT/scenario_report.html"
 
 step "Results ($(( $(date +%s) - start )) s)"
-printf '   PINN  test AUC %.3f | spatial CV AUC %.3f (%.3f–%.3f) | logistic regression %.3f\n' \
+printf '   PINN  test AUC %.3f | spatial CV AUC %.3f (%.3f–%.3f) | logistic regression: test %.3f, spatial CV %.3f\n' \
     "$(result pinn AUC)" "$(result pinn AUC_CV_MEAN)" "$(result pinn AUC_CV_MIN)" "$(result pinn AUC_CV_MAX)" \
-    "$(result pinn AUC_LOGISTIC)"
+    "$(result pinn AUC_LOGISTIC)" "$(result pinn AUC_CV_LOGISTIC)"
 printf '   SNN   test AUC %.3f | teacher %.3f | logistic regression %.3f | likelihood ratio %.3f\n' \
     "$(result snn AUC)" "$(result snn AUC_TEACHER)" "$(result snn AUC_LOGISTIC)" "$(result snn AUC_LIKELIHOOD_RATIO)"
 printf '   Scenario: mean susceptibility %.3f, %d of %d units predicted to slide\n' \

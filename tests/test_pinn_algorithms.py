@@ -56,7 +56,8 @@ def test_training_outputs(trained, table, qgis_app):
     from qgis.core import QgsVectorLayer
 
     res = trained.results
-    for key in ("AUC", "BALANCED_ACCURACY", "F1", "AUC_CV_MEAN", "AUC_CV_MIN", "AUC_CV_MAX", "AUC_LOGISTIC"):
+    for key in ("AUC", "BALANCED_ACCURACY", "F1", "AUC_CV_MEAN", "AUC_CV_MIN", "AUC_CV_MAX", "AUC_LOGISTIC",
+                "AUC_CV_LOGISTIC"):
         assert 0.0 <= res[key] <= 1.0, key
     assert res["AUC_CV_MIN"] <= res["AUC_CV_MEAN"] <= res["AUC_CV_MAX"]
     layer = gpd.read_file(res["OUTPUT"])
@@ -83,6 +84,7 @@ def test_training_outputs(trained, table, qgis_app):
     assert QgsVectorLayer(res["OUTPUT"], "p", "ogr").renderer().type() == "graduatedSymbol"
     model = model_io.load_model(res["MODEL"], expected_kind="pinn")
     assert model.meta["fields"]["slope"] == "slope_mean" and "pga_mean" not in model.meta["encoding"]["numeric"]
+    assert res["AUC_CV_LOGISTIC"] == model.meta["metrics"]["baseline"]["spatial_kfold"]["auc_mean"]
     config = model.meta["config"]
     assert (config["depth"], config["linear_path"], config["loss"], config["epochs"]) == (2, True, "scatter", 4)
     assert config["selection_warmup"] == 0.5
